@@ -1,0 +1,252 @@
+"""Settings shared by every environment, read from environment variables (SPEC §7).
+
+Variables: ARTIFACTS_APP_URL, ARTIFACTS_SANDBOX_URL, DATABASE_URL, REDIS_URL,
+ARTIFACTS_DATA_DIR, DJANGO_SECRET_KEY, DJANGO_DEBUG.
+"""
+
+import json
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+from django.utils.csp import CSP
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+
+
+# --- Paths and origins -------------------------------------------------------------------
+DATA_DIR = Path(os.environ.get("ARTIFACTS_DATA_DIR", BASE_DIR / ".data")).resolve()
+
+ARTIFACTS_APP_URL = os.environ.get("ARTIFACTS_APP_URL", "http://localhost:8000").rstrip("/")
+ARTIFACTS_SANDBOX_URL = os.environ.get(
+    "ARTIFACTS_SANDBOX_URL", "http://usercontent.localhost:8000"
+).rstrip("/")
+APP_HOST = urlsplit(ARTIFACTS_APP_URL).hostname
+SANDBOX_HOST = urlsplit(ARTIFACTS_SANDBOX_URL).hostname
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+DEBUG = env_bool("DJANGO_DEBUG")
+ALLOWED_HOSTS = [APP_HOST, SANDBOX_HOST]
+
+# --- Applications ------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.socialaccount.providers.saml",
+    "orgs",
+    "artifacts",
+]
+
+MIDDLEWARE = [
+    # SECURITY: first, so sandbox requests never carry cookies into the stack and every
+    # sandbox response, errors included, leaves with the sandbox headers.
+    "artifacts.middleware.SandboxHostMiddleware",
+    "artifacts.middleware.ApiJsonErrorsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "artifacts.middleware.AppStaticFilesMiddleware",  # WhiteNoise, on the app host only
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+SANDBOX_URLCONF = "config.urls_sandbox"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.csp",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "orgs.context.admin_orgs",
+            ],
+        },
+    },
+]
+
+# --- Database, cache, storage ------------------------------------------------------------
+# https://docs.djangoproject.com/en/6.1/ref/settings/#databases
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}"),
+        conn_max_age=60,
+    )
+}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Concurrent pushes wait for the write lock instead of failing at once.
+    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+# Grants must be visible to every web process: Redis in production, the database otherwise.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "cache",
+            # The default cap (300) would cull live grants at random under normal use;
+            # culling removes expired entries first, and grants expire in two minutes.
+            "OPTIONS": {"MAX_ENTRIES": 1_000_000},
+        }
+    )
+}
+
+STORAGES = {
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": DATA_DIR / "media"},
+    },
+    "blobs": {
+        "BACKEND": "artifacts.storage.BlobStorage",
+        "OPTIONS": {"location": DATA_DIR / "blobs"},
+    },
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# Uploads are streamed through our handler: size, UTF-8 and sha256 checked chunk by chunk.
+FILE_UPLOAD_HANDLERS = ["artifacts.uploads.ArtifactUploadHandler"]
+FILE_UPLOAD_TEMP_DIR = DATA_DIR / "tmp"
+
+# --- Accounts (django-allauth, email as the login) ---------------------------------------
+# https://docs.allauth.org/en/latest/account/configuration.html
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_ADAPTER = "orgs.adapters.AccountAdapter"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Artifacts] "
+
+# MFA: TOTP, WebAuthn/passkeys and recovery codes (allauth.mfa; /accounts/2fa/).
+# https://docs.allauth.org/en/latest/mfa/configuration.html
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_TOTP_ISSUER = "Artifacts"
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = ARTIFACTS_APP_URL.startswith("http://localhost")
+
+# SSO through allauth's OpenID Connect and SAML providers, configured without code changes:
+# SocialApp rows (Django admin), or ARTIFACTS_OIDC_APPS, a JSON list of allauth "APPS"
+# entries, e.g. [{"provider_id": "corp", "name": "Corp SSO", "client_id": "...",
+# "secret": "...", "settings": {"server_url": "https://idp.example.com"}}].
+# https://docs.allauth.org/en/latest/socialaccount/providers/openid_connect.html
+# SAML the same way: ARTIFACTS_SAML_APPS, a JSON list of allauth SAML "APPS" entries.
+# https://docs.allauth.org/en/latest/socialaccount/providers/saml.html
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {"APPS": json.loads(os.environ.get("ARTIFACTS_OIDC_APPS", "[]"))},
+    "saml": {"APPS": json.loads(os.environ.get("ARTIFACTS_SAML_APPS", "[]"))},
+}
+# SECURITY: no SOCIALACCOUNT_EMAIL_AUTHENTICATION: with one IdP per org, any IdP asserting
+# a verified email could otherwise sign into an account of another org. A local account
+# connects an IdP from its own settings page; a new SSO user signs up as usual.
+LOGIN_REDIRECT_URL = "/"
+LOGIN_URL = "/accounts/login/"
+# https://docs.djangoproject.com/en/6.1/ref/settings/#mailers (console until an operator sets SMTP)
+MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "artifacts@localhost")
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+# --- Security headers of the app origin --------------------------------------------------
+# https://docs.djangoproject.com/en/6.1/ref/csp/
+# frame-src is exactly the sandbox origin: that, with the iframe's sandbox attribute, is
+# what stops an artifact navigating its frame anywhere else (SPEC §2.6).
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],
+    "frame-src": [ARTIFACTS_SANDBOX_URL],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# A refused upload that was too big to parse has no CSRF token to show: say why instead.
+CSRF_FAILURE_VIEW = "artifacts.views.csrf_failure"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# Host-only cookies: a Domain attribute would leak them to the sandbox host (checked).
+SESSION_COOKIE_DOMAIN = None
+CSRF_COOKIE_DOMAIN = None
+CSRF_TRUSTED_ORIGINS = [ARTIFACTS_APP_URL]
+
+# --- Celery ------------------------------------------------------------------------------
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html
+# Without Redis the broker is a folder on disk: no server to run for the embedded default.
+CELERY_BROKER_URL = REDIS_URL or "filesystem://"
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {}
+    if REDIS_URL
+    else {
+        "data_folder_in": str(DATA_DIR / "broker"),
+        "data_folder_out": str(DATA_DIR / "broker"),
+        "processed_folder": str(DATA_DIR / "broker-done"),
+    }
+)
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+
+# --- Artifacts ---------------------------------------------------------------------------
+ARTIFACTS_MAX_BYTES = 16 * 1024 * 1024
+ARTIFACTS_GRANT_TTL = 120  # seconds to *start* a load in the sandbox (SPEC §4.4)
+
+# --- Logging: grants are redacted from request lines (SPEC §4.4) -------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact_grants": {"()": "artifacts.logfilters.RedactGrantsFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact_grants"]},
+    },
+    "loggers": {
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.request": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+    },
+}
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True

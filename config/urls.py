@@ -1,0 +1,14 @@
+"""URLs of the app host. The sandbox host has its own URLconf (config/urls_sandbox.py)."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from artifacts.api import api
+
+urlpatterns = [
+    path("", include("artifacts.urls")),
+    path("", include("orgs.urls")),
+    path("api/v1/", api.urls),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Django's command-line utility, with a bootstrap so a fresh clone needs only Python >= 3.12.
+
+    python3 manage.py up      # create .venv from requirements.lock, migrate, run the server
+    python3 manage.py test    # the same set-up, then the pytest suite (arguments pass through)
+
+The bootstrap is stdlib-only on purpose: it runs before any dependency exists. It is
+skipped when Django is already importable outside this repo's .venv (an operator's own
+environment, a container image).
+"""
+
+import hashlib
+import os
+import sys
+import venv
+from importlib.util import find_spec
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+LOCK = ROOT / "requirements.lock"
+STAMP = VENV / ".requirements.lock.sha256"
+
+
+def _venv_python() -> Path:
+    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def _venv_sync() -> None:
+    """Install exactly the locked dependencies, once per change of the lock file."""
+    wanted = hashlib.sha256(LOCK.read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text().strip() == wanted:
+        return
+    print("Setting up .venv from requirements.lock (first run only; about a minute)...", flush=True)
+    if not _venv_python().exists():
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    import subprocess
+
+    pip = [str(_venv_python()), "-m", "pip", "--disable-pip-version-check", "install", "-q"]
+    result = subprocess.run([*pip, "--require-hashes", "-r", str(LOCK)], check=False)  # noqa: S603
+    if result.returncode == 0:
+        # The project itself, for its `artifact` console script (dependencies are locked).
+        editable = [*pip, "--no-deps", "--no-build-isolation", "-e", str(ROOT)]
+        result = subprocess.run(editable, check=False, stdout=subprocess.DEVNULL)  # noqa: S603
+    if result.returncode != 0:
+        sys.exit("error: installing the locked dependencies failed (see pip's message above)")
+    STAMP.write_text(wanted)
+
+
+def bootstrap() -> None:
+    if sys.version_info < (3, 12):  # noqa: UP036  (this file runs before the venv exists)
+        sys.exit(f"error: Python >= 3.12 is required, this is {sys.version.split()[0]}")
+    in_repo_venv = Path(sys.prefix).resolve() == VENV.resolve()
+    if not in_repo_venv and find_spec("django") is not None and not VENV.exists():
+        return  # an operator's own environment: use it as it is
+    _venv_sync()
+    if not in_repo_venv:
+        python = str(_venv_python())
+        os.execv(python, [python, __file__, *sys.argv[1:]])  # noqa: S606
+
+
+def main() -> None:
+    bootstrap()
+    if sys.argv[1:2] == ["test"]:
+        # The suite is pytest + pytest-django; `manage.py test` is its front door.
+        os.chdir(ROOT)
+        os.execv(sys.executable, [sys.executable, "-m", "pytest", *sys.argv[2:]])  # noqa: S606
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
+
+
+if __name__ == "__main__":
+    main()
