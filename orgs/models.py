@@ -1,0 +1,178 @@
+"""Organisation, Membership (with its Role), ApiToken and AuditEvent."""
+
+from django.conf import settings
+from django.db import models
+
+
+class Role(models.TextChoices):
+    OWNER = "owner"
+    ADMIN = "admin"
+    MEMBER = "member"
+    VIEWER = "viewer"
+
+
+ROLE_RANK = {Role.VIEWER: 0, Role.MEMBER: 1, Role.ADMIN: 2, Role.OWNER: 3}
+
+
+class Organization(models.Model):
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Toggles (SPEC §6), changed only through orgs.services.org_settings_update (audited).
+    artifacts_enabled = models.BooleanField(default=True)
+    # Off: no new shares, and existing org-wide shares are suspended (seen by their authors
+    # only) until it is on again; nothing is unshared, so turning it back on restores them.
+    sharing_enabled = models.BooleanField(default=True)
+    scripts_allowed = models.BooleanField(default=True)
+    min_create_role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    # Members without a second factor (TOTP or passkey) reach nothing of the org.
+    require_mfa = models.BooleanField(default=False)
+    # Who sees a new artifact when the pusher does not say: "private" or "org".
+    default_visibility = models.CharField(
+        max_length=16,
+        choices=[("private", "Only the author"), ("org", "Whole organisation")],
+        default="private",
+    )
+    # Or a group that new artifacts are shared with when the pusher does not say.
+    default_group = models.ForeignKey(
+        "Group", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Verified users with an email at one of these domains join automatically.
+    auto_join_domains = models.CharField(
+        max_length=500, blank=True, help_text="Comma-separated, e.g. example.com"
+    )
+    auto_join_role = models.CharField(
+        max_length=16,
+        choices=[(Role.VIEWER, "Viewer"), (Role.MEMBER, "Member")],
+        default=Role.MEMBER,
+    )
+
+    def __str__(self):
+        return self.slug
+
+    @property
+    def auto_join_domain_list(self) -> list[str]:
+        return [d for d in self.auto_join_domains.split(",") if d]
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organization"], name="one_membership_per_org"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} in {self.organization} as {self.role}"
+
+
+class Group(models.Model):
+    """A team inside an org, to share artifacts with. Members are org members."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="groups")
+    slug = models.SlugField(max_length=64)
+    name = models.CharField(max_length=200)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="org_groups", blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "slug"], name="one_group_slug_per_org"),
+        ]
+
+    def __str__(self):
+        return f"{self.organization.slug}/{self.slug}"
+
+
+class Invitation(models.Model):
+    """An invitation by email, accepted through the normal sign-up / sign-in flow.
+    Only the sha256 of its token is stored; the link is in the email."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.email} to {self.organization} as {self.role}"
+
+
+class ApiToken(models.Model):
+    """A personal token scoped to one org. Only the sha256 of the secret is stored."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, help_text="First characters, to recognise a token")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+
+class AuditEvent(models.Model):
+    """Append-only: written by services in the same transaction as the change."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="audit_events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=64)
+    target = models.CharField(max_length=200, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.target}"
+
+
+class Notification(models.Model):
+    """An in-app notice to one user (access requests; later, expiry warnings)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=32)
+    text = models.CharField(max_length=500)
+    url = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "read_at"])]
+
+    def __str__(self):
+        return self.text

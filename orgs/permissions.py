@@ -1,0 +1,77 @@
+"""Role → capability table, and the membership lookups every permission check starts from."""
+
+from enum import StrEnum
+
+from .errors import Forbidden, NotFound
+from .models import ROLE_RANK, Membership, Organization, Role
+
+
+class Can(StrEnum):
+    VIEW_SHARED = "view_shared"  # see artifacts shared with the org
+    CREATE = "create"  # create artifacts and push versions to one's own
+    DELETE_ANY = "delete_any"  # delete anyone's artifact
+    MANAGE_MEMBERS = "manage_members"  # members, invitations, roles below owner
+    MANAGE_OWNERS = "manage_owners"
+    MANAGE_ORG = "manage_org"  # toggles, retention, audit log
+
+
+CAPABILITIES: dict[str, frozenset[Can]] = {
+    Role.OWNER: frozenset(Can),
+    Role.ADMIN: frozenset(
+        {Can.VIEW_SHARED, Can.CREATE, Can.DELETE_ANY, Can.MANAGE_MEMBERS, Can.MANAGE_ORG}
+    ),
+    Role.MEMBER: frozenset({Can.VIEW_SHARED, Can.CREATE}),
+    Role.VIEWER: frozenset({Can.VIEW_SHARED}),
+}
+
+
+def role_can(role: str, capability: Can) -> bool:
+    return capability in CAPABILITIES.get(role, frozenset())
+
+
+def membership_get(user, organization: Organization) -> Membership | None:
+    """The user's *current* membership, or None. Inactive users have none."""
+    if not user.is_authenticated or not user.is_active:
+        return None
+    return Membership.objects.filter(user=user, organization=organization).first()
+
+
+class MfaRequired(Forbidden):
+    code = "mfa_required"
+
+    def __init__(self, organization: Organization):
+        super().__init__(
+            f"{organization.name} requires two-factor authentication: set it up at "
+            "/accounts/2fa/ (an authenticator app or a passkey)."
+        )
+
+
+def user_has_mfa(user) -> bool:
+    """A second factor that signs in (recovery codes alone do not count)."""
+    from allauth.mfa.models import Authenticator
+
+    return (
+        Authenticator.objects.filter(user=user)
+        .exclude(type=Authenticator.Type.RECOVERY_CODES)
+        .exists()
+    )
+
+
+def membership_require(user, organization: Organization, capability: Can) -> Membership:
+    """The membership if its role has the capability; 404 for outsiders, 403 for low roles
+    and for members of an org that requires MFA who have none."""
+    membership = membership_get(user, organization)
+    if membership is None:
+        raise NotFound()
+    if organization.require_mfa and not user_has_mfa(user):
+        raise MfaRequired(organization)
+    if not role_can(membership.role, capability):
+        raise Forbidden(f"Your role ({membership.role}) may not do this.")
+    if (
+        capability == Can.CREATE
+        and ROLE_RANK[membership.role] < ROLE_RANK[organization.min_create_role]
+    ):
+        raise Forbidden(
+            f"In {organization.slug}, only {organization.min_create_role}s and above may create."
+        )
+    return membership

@@ -1,0 +1,226 @@
+"""Web pages of orgs: personal API tokens (create — shown once —, list, revoke), and the
+org admin console (toggles, members, audit log)."""
+
+import re
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from .audit import audit_csv_response, audit_json_response
+from .errors import NotFound, ServiceError
+from .models import ApiToken, Organization, Role
+from .permissions import Can, membership_require, role_can
+from .selectors import audit_events
+from .services import (
+    group_create,
+    group_delete,
+    group_members_set,
+    invitation_accept,
+    invitation_create,
+    invitation_get,
+    invitation_revoke,
+    member_remove,
+    member_role_change,
+    org_settings_update,
+    token_create,
+    token_revoke,
+)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def tokens(request):
+    memberships = request.user.memberships.select_related("organization").order_by(
+        "organization__slug"
+    )
+    new_secret = None
+    if request.method == "POST":
+        membership = memberships.filter(organization__slug=request.POST.get("org")).first()
+        if membership is None:
+            messages.error(request, "Choose one of your organisations.")
+        else:
+            try:
+                _, new_secret = token_create(
+                    user=request.user,
+                    organization=membership.organization,
+                    name=request.POST.get("name", ""),
+                )
+            except ServiceError as exc:
+                messages.error(request, exc.message)
+    context = {
+        "memberships": memberships,
+        "tokens": request.user.api_tokens.select_related("organization")
+        .filter(revoked_at__isnull=True)
+        .order_by("-created_at"),
+        "new_secret": new_secret,
+    }
+    return render(request, "orgs/tokens.html", context)
+
+
+@login_required
+@require_POST
+def token_delete(request, token_id):
+    token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
+    token_revoke(token=token, actor=request.user)
+    messages.success(request, f"Revoked token “{token.name}”.")
+    return redirect("tokens")
+
+
+def _int_or_zero(value: str | None) -> int:
+    return int(value) if value and value.isdigit() else 0  # 0 matches nothing: a 404-like error
+
+
+def _org_for_admin(request, slug: str):
+    """The org if the user may administer it: 404 for outsiders, 403 for lower roles."""
+    org = Organization.objects.filter(slug=slug).first()
+    if org is None:
+        raise Http404
+    try:
+        membership = membership_require(request.user, org, Can.MANAGE_ORG)
+    except NotFound as exc:
+        raise Http404 from exc
+    except ServiceError as exc:
+        raise PermissionDenied(exc.message) from exc
+    return org, membership
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def console(request, slug):
+    """The org admin console: toggles and members."""
+    org, membership = _org_for_admin(request, slug)
+    if request.method == "POST":
+        try:
+            if request.POST.get("form") == "settings":
+                org_settings_update(
+                    organization=org,
+                    actor=request.user,
+                    artifacts_enabled="artifacts_enabled" in request.POST,
+                    sharing_enabled="sharing_enabled" in request.POST,
+                    scripts_allowed="scripts_allowed" in request.POST,
+                    require_mfa="require_mfa" in request.POST,
+                    min_create_role=request.POST.get("min_create_role"),
+                    default_visibility=request.POST.get("default_visibility"),
+                    default_group=request.POST.get("default_group"),
+                    auto_join_domains=request.POST.get("auto_join_domains"),
+                    auto_join_role=request.POST.get("auto_join_role"),
+                )
+            elif request.POST.get("form") == "role":
+                member_role_change(
+                    organization=org,
+                    email=request.POST.get("email", ""),
+                    role=request.POST.get("role", ""),
+                    actor=request.user,
+                )
+            elif request.POST.get("form") == "invite":
+                invitation_create(
+                    organization=org,
+                    actor=request.user,
+                    email=request.POST.get("email", ""),
+                    role=request.POST.get("role", ""),
+                )
+            elif request.POST.get("form") == "revoke-invitation":
+                invitation_revoke(
+                    organization=org,
+                    actor=request.user,
+                    invitation_id=_int_or_zero(request.POST.get("invitation")),
+                )
+            elif request.POST.get("form") == "group-create":
+                group_create(
+                    organization=org,
+                    actor=request.user,
+                    slug=request.POST.get("slug", "").strip(),
+                    name=request.POST.get("name", "").strip(),
+                )
+            elif request.POST.get("form") == "group-members":
+                group_members_set(
+                    organization=org,
+                    actor=request.user,
+                    slug=request.POST.get("slug", ""),
+                    emails=re.split(r"[,\s]+", request.POST.get("members", "")),
+                )
+            elif request.POST.get("form") == "group-delete":
+                group_delete(
+                    organization=org, actor=request.user, slug=request.POST.get("slug", "")
+                )
+            elif request.POST.get("form") == "remove":
+                member_remove(
+                    organization=org, email=request.POST.get("email", ""), actor=request.user
+                )
+            messages.success(request, "Saved.")
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+        return redirect("org-console", slug=org.slug)
+    context = {
+        "org": org,
+        "members": org.memberships.select_related("user").order_by("user__email"),
+        "roles": Role.choices,
+        "create_roles": [(r, label) for r, label in Role.choices if r != Role.VIEWER],
+        "visibility_choices": Organization._meta.get_field("default_visibility").choices,
+        "join_roles": Organization._meta.get_field("auto_join_role").choices,
+        "can_manage_owners": role_can(membership.role, Can.MANAGE_OWNERS),
+        "groups": org.groups.prefetch_related("members").order_by("slug"),
+        "invitations": org.invitations.filter(
+            accepted_at__isnull=True, expires_at__gt=timezone.now()
+        ),
+    }
+    return render(request, "orgs/console.html", context)
+
+
+@login_required
+def audit(request, slug):
+    """The audit log with filters, 100 a page, and CSV/JSON export of the filtered log."""
+    org, _ = _org_for_admin(request, slug)
+    filters = {k: request.GET.get(k, "").strip() for k in ("action", "actor")}
+    events = audit_events(org, action=filters["action"] or None, actor=filters["actor"] or None)
+    export = request.GET.get("format")
+    if export == "csv":
+        return audit_csv_response(events, f"{org.slug}-audit.csv")
+    if export == "json":
+        return audit_json_response(events, f"{org.slug}-audit.json")
+    page = Paginator(events, 100).get_page(request.GET.get("page"))
+    query = urlencode({k: v for k, v in filters.items() if v})
+    return render(
+        request, "orgs/audit.html", {"org": org, "page": page, "filters": filters, "query": query}
+    )
+
+
+@login_required
+@require_POST
+def notice_dismiss(request, notice_id):
+    request.user.notifications.filter(pk=notice_id).update(read_at=timezone.now())
+    return redirect("home")
+
+
+@require_http_methods(["GET", "POST"])
+def invitation(request, secret):
+    """An invitation link: sign up or sign in (allauth), then accept."""
+    try:
+        invite = invitation_get(secret)
+    except NotFound:
+        return render(request, "orgs/invitation.html", {"invalid": True}, status=404)
+    if request.method == "POST" and request.user.is_authenticated:
+        try:
+            membership = invitation_accept(secret=secret, user=request.user)
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"You joined {membership.organization.name}.")
+            return redirect("home")
+    here = request.get_full_path()
+    return render(
+        request,
+        "orgs/invitation.html",
+        {
+            "invite": invite,
+            "login_url": f"/accounts/login/?{urlencode({'next': here})}",
+            "signup_url": f"/accounts/signup/?{urlencode({'next': here})}",
+        },
+    )
