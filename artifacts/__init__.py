@@ -1,0 +1,1 @@
+"""Artifacts: push, immutable versions, content-addressed blobs, and the sandbox origin."""

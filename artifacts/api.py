@@ -1,0 +1,354 @@
+"""The HTTP API (/api/v1/), documented at /api/v1/openapi.json. Thin: every rule is in
+services and selectors; this module maps HTTP to them and errors to JSON."""
+
+from datetime import datetime
+from typing import Literal
+
+from django.conf import settings
+from django.http import Http404
+from ninja import File, Form, NinjaAPI, Schema, Status
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.files import UploadedFile
+from ninja.security import HttpBearer
+
+from orgs.api import router as org_router
+from orgs.errors import NotFound, ServiceError, error_code
+from orgs.models import ApiToken
+from orgs.services import token_authenticate
+
+from . import services, storage
+from .models import Artifact, Version
+from .selectors import artifact_audience, artifact_get_visible, artifact_list, version_get
+from .uploads import upload_from_request
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request, token: str) -> ApiToken | None:
+        return token_authenticate(token)
+
+
+api = NinjaAPI(
+    title="Org artifact server",
+    version="1",
+    description="Push self-contained HTML or Markdown pages; share them inside your organisation.",
+    auth=BearerToken(),
+    urls_namespace="api",
+)
+
+
+api.add_router("/org", org_router)
+
+
+def error_response(request, status: int, code: str, message: str, **extra):
+    return api.create_response(
+        request, {"error": {"code": code, "message": message, **extra}}, status=status
+    )
+
+
+@api.exception_handler(ServiceError)
+def _service_error(request, exc: ServiceError):
+    return error_response(request, exc.status, exc.code, exc.message, **exc.extra)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthorized(request, exc):
+    return error_response(
+        request,
+        401,
+        "unauthorized",
+        "A valid API token is required: Authorization: Bearer <token>.",
+    )
+
+
+@api.exception_handler(ValidationError)
+def _invalid(request, exc: ValidationError):
+    if getattr(request, "upload_error", None) is not None:  # the file was refused mid-stream
+        return _service_error(request, request.upload_error)
+    first = exc.errors[0] if exc.errors else {}
+    where = ".".join(str(p) for p in first.get("loc", ())[1:]) or "request"
+    return error_response(
+        request, 400, "invalid", f"{where}: {first.get('msg', 'invalid')}", details=exc.errors
+    )
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):  # e.g. a malformed JSON body
+    return error_response(request, exc.status_code, error_code(exc.status_code), str(exc))
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return error_response(request, 404, "not_found", "Not found.")
+
+
+# --- Schemas ------------------------------------------------------------------------------
+class VersionOut(Schema):
+    number: int
+    size: int
+    sha256: str
+    created_at: datetime
+    created_by: str | None
+    message: str
+
+
+class ArtifactOut(Schema):
+    id: str
+    title: str
+    format: str
+    visibility: str
+    author: str | None
+    latest_version: int
+    viewer_version: int | None  # the version the stable URL shows when pinned; None: latest
+    url: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class Audience(Schema):
+    org: bool  # visibility "org": every member
+    members: list[str]  # emails it is shared with
+    groups: list[str]  # group slugs it is shared with
+
+
+class ArtifactDetail(ArtifactOut):
+    versions: list[VersionOut]
+    shared_with: Audience
+
+
+class PushOut(Schema):
+    id: str
+    title: str
+    version: int
+    url: str
+    version_url: str
+    visibility: str
+    warnings: list[str]
+
+
+class ArtifactPatch(Schema):
+    title: str | None = None
+    visibility: Literal["private", "org"] | None = None
+    viewer_version: int | None = None  # 0: always the latest; N: pin version N
+    members: list[str] | None = None  # replace the members it is shared with (emails)
+    groups: list[str] | None = None  # replace the groups it is shared with (slugs)
+
+
+class ErrorBody(Schema):
+    code: str
+    message: str
+
+
+class ErrorOut(Schema):
+    error: ErrorBody
+
+
+ERRORS = {code: ErrorOut for code in (400, 401, 403, 404, 409, 413, 415)}
+
+
+def artifact_url(artifact: Artifact) -> str:
+    return f"{settings.ARTIFACTS_APP_URL}/a/{artifact.pk}/"
+
+
+def version_url(artifact: Artifact, number: int) -> str:
+    return f"{settings.ARTIFACTS_APP_URL}/a/{artifact.pk}/v/{number}/"
+
+
+def _artifact_out(artifact: Artifact) -> dict:
+    return {
+        "id": artifact.pk,
+        "title": artifact.title,
+        "format": artifact.format,
+        "visibility": artifact.visibility,
+        "author": artifact.author.email if artifact.author else None,
+        "latest_version": artifact.latest_version,
+        "viewer_version": artifact.viewer_version,
+        "url": artifact_url(artifact),
+        "created_at": artifact.created_at,
+        "updated_at": artifact.updated_at,
+    }
+
+
+def _version_out(version: Version) -> dict:
+    return {
+        "number": version.number,
+        "size": version.size,
+        "sha256": version.blob_id,
+        "created_at": version.created_at,
+        "created_by": version.created_by.email if version.created_by else None,
+        "message": version.message,
+    }
+
+
+def _push_out(artifact: Artifact, version: Version, warnings: list[str]) -> dict:
+    return {
+        "id": artifact.pk,
+        "title": artifact.title,
+        "version": version.number,
+        "url": artifact_url(artifact),
+        "version_url": version_url(artifact, version.number),
+        "visibility": artifact.visibility,
+        "warnings": warnings,
+    }
+
+
+def _push_response(request, result: services.PushResult):
+    response = api.create_response(
+        request, _push_out(result.artifact, result.version, result.warnings), status=201
+    )
+    if result.replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _artifact_for_token(request, artifact_id: str) -> Artifact:
+    """Visible to the token's user *and* in the token's organisation; 404 otherwise."""
+    artifact = artifact_get_visible(request.auth.user, artifact_id)
+    if artifact.organization_id != request.auth.organization_id:
+        raise NotFound()
+    return artifact
+
+
+# --- Endpoints ----------------------------------------------------------------------------
+class MeOut(Schema):
+    email: str
+    organization: str
+    role: str
+    token_name: str
+
+
+@api.get("/me", response={200: MeOut, **ERRORS}, tags=["account"])
+def me(request):
+    """Who the token belongs to, in which organisation and with which role."""
+    token = request.auth
+    return {
+        "email": token.user.email,
+        "organization": token.organization.slug,
+        "role": token.membership.role,
+        "token_name": token.name,
+    }
+
+
+@api.post("/artifacts", response={201: PushOut, **ERRORS}, tags=["artifacts"])
+def artifact_create(
+    request,
+    file: File[UploadedFile],
+    title: Form[str | None] = None,
+    visibility: Form[Literal["private", "org"] | None] = None,
+    message: Form[str | None] = None,
+):
+    """Create an artifact from an `.html`/`.htm`/`.md`/`.markdown` file (≤ 16 MiB, UTF-8)."""
+    result = services.artifact_create(
+        user=request.auth.user,
+        organization=request.auth.organization,
+        upload=upload_from_request(request),
+        title=title,
+        visibility=visibility,
+        message=message,
+        idempotency_key=request.headers.get("Idempotency-Key"),
+    )
+    return _push_response(request, result)
+
+
+@api.post(
+    "/artifacts/{artifact_id}/versions", response={201: PushOut, **ERRORS}, tags=["artifacts"]
+)
+def version_create(
+    request,
+    artifact_id: str,
+    file: File[UploadedFile],
+    message: Form[str | None] = None,
+    base_version: Form[int | None] = None,
+):
+    """Push the next version. With `base_version`, refuse (409) if the artifact moved past it."""
+    artifact = _artifact_for_token(request, artifact_id)
+    result = services.version_publish(
+        user=request.auth.user,
+        artifact=artifact,
+        upload=upload_from_request(request),
+        message=message,
+        base_version=base_version,
+        idempotency_key=request.headers.get("Idempotency-Key"),
+    )
+    return _push_response(request, result)
+
+
+@api.get("/artifacts", response={200: list[ArtifactOut], **ERRORS}, tags=["artifacts"])
+def artifact_index(request, q: str = ""):
+    """Artifacts the token's user can see in the token's organisation, newest first."""
+    rows = artifact_list(request.auth.user, organization=request.auth.organization, search=q)
+    return [_artifact_out(a) for a in rows[:500]]
+
+
+@api.get("/artifacts/{artifact_id}", response={200: ArtifactDetail, **ERRORS}, tags=["artifacts"])
+def artifact_detail(request, artifact_id: str):
+    artifact = _artifact_for_token(request, artifact_id)
+    versions = artifact.versions.select_related("created_by").order_by("number")
+    return {
+        **_artifact_out(artifact),
+        "versions": [_version_out(v) for v in versions],
+        "shared_with": artifact_audience(artifact),
+    }
+
+
+@api.patch("/artifacts/{artifact_id}", response={200: ArtifactOut, **ERRORS}, tags=["artifacts"])
+def artifact_patch(request, artifact_id: str, payload: ArtifactPatch):
+    """Change title, visibility, pinned version or the members/groups it is shared with —
+    all or nothing; never the bytes of a version."""
+    artifact = _artifact_for_token(request, artifact_id)
+    artifact = services.artifact_update(
+        user=request.auth.user,
+        artifact=artifact,
+        title=payload.title,
+        visibility=payload.visibility,
+        viewer_version=payload.viewer_version,
+        members=payload.members,
+        groups=payload.groups,
+    )
+    return _artifact_out(artifact)
+
+
+@api.delete("/artifacts/{artifact_id}", response={204: None, **ERRORS}, tags=["artifacts"])
+def artifact_remove(request, artifact_id: str):
+    artifact = _artifact_for_token(request, artifact_id)
+    services.artifact_delete(user=request.auth.user, artifact=artifact)
+    return Status(204, None)
+
+
+@api.get(
+    "/artifacts/{artifact_id}/versions/{number}/source",
+    response={200: None, **ERRORS},
+    tags=["artifacts"],
+)
+def version_source(request, artifact_id: str, number: int):
+    """The exact bytes that were pushed, streamed."""
+    artifact = _artifact_for_token(request, artifact_id)
+    return source_response(request, artifact, version_get(artifact, number))
+
+
+@api.post(
+    "/artifacts/{artifact_id}/versions/{number}/restore",
+    response={201: PushOut, **ERRORS},
+    tags=["artifacts"],
+)
+def version_restore(request, artifact_id: str, number: int):
+    """A new version with the bytes of version `number` (audited)."""
+    artifact = _artifact_for_token(request, artifact_id)
+    version = services.version_restore(user=request.auth.user, artifact=artifact, number=number)
+    return Status(201, _push_out(artifact, version, []))
+
+
+def source_response(request, artifact: Artifact, version: Version):
+    """A download of a version's source on the app origin: an attachment, never rendered."""
+    from .serving import bytes_response, etag_for
+
+    response = bytes_response(
+        request,
+        name=storage.blob_name(version.blob_id),
+        etag=etag_for(version.blob_id),
+        content_type="text/plain; charset=utf-8",
+    )
+    ext = "md" if artifact.format == "markdown" else "html"
+    response["Content-Disposition"] = (
+        f'attachment; filename="{artifact.pk}-v{version.number}.{ext}"'
+    )
+    return response

@@ -1,0 +1,148 @@
+"""Artifact, its immutable numbered Versions, and the content-addressed Blobs they point to."""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+
+from orgs.models import Group, Organization
+
+
+def new_public_id() -> str:
+    # SECURITY: 128 random bits; URLs never carry a sequential id. Not starting with "-",
+    # which command lines would read as an option (a redraw costs a fraction of a bit).
+    while (candidate := secrets.token_urlsafe(16)).startswith("-"):
+        pass
+    return candidate
+
+
+class Format(models.TextChoices):
+    HTML = "html", "HTML"
+    MARKDOWN = "markdown", "Markdown"
+
+
+class Visibility(models.TextChoices):
+    PRIVATE = "private", "Only me"
+    ORG = "org", "Whole organisation"
+
+
+class Blob(models.Model):
+    """Bytes stored once per sha256, however many versions point to them."""
+
+    sha256 = models.CharField(max_length=64, primary_key=True)
+    size = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.sha256
+
+
+class Artifact(models.Model):
+    id = models.CharField(primary_key=True, max_length=32, default=new_public_id, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="artifacts"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="artifacts"
+    )
+    title = models.CharField(max_length=200)
+    format = models.CharField(max_length=16, choices=Format.choices)
+    visibility = models.CharField(
+        max_length=16, choices=Visibility.choices, default=Visibility.PRIVATE
+    )
+    latest_version = models.PositiveIntegerField(default=0)
+    # The version the stable URL shows; None follows the latest push.
+    viewer_version = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now_add=True, db_index=True)  # time of the last version
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "visibility"])]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def shown_version(self) -> int:
+        return self.viewer_version or self.latest_version
+
+    @property
+    def scripts_allowed(self) -> bool:
+        """Markdown never runs script; HTML does unless the org turned scripts off."""
+        return self.format == Format.HTML and self.organization.scripts_allowed
+
+
+class Version(models.Model):
+    """Immutable: never updated after creation; no API edits one."""
+
+    artifact = models.ForeignKey(Artifact, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    blob = models.ForeignKey(Blob, on_delete=models.PROTECT, related_name="versions")
+    size = models.BigIntegerField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    message = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.UniqueConstraint(fields=["artifact", "number"], name="one_version_number"),
+        ]
+
+    def __str__(self):
+        return f"{self.artifact_id} v{self.number}"
+
+    @property
+    def sha256(self) -> str:
+        return self.blob_id
+
+
+class PushReceipt(models.Model):
+    """The first result of a push sent with an Idempotency-Key: a retry with the same key
+    (same user, same org) gets this instead of making a second version."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    version = models.ForeignKey(Version, on_delete=models.CASCADE, related_name="+")
+    warnings = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organization", "key"], name="one_push_per_key"
+            ),
+        ]
+
+    def __str__(self):
+        return self.key
+
+
+class Share(models.Model):
+    """The artifact is shared with one member or one group (exactly one of the two)."""
+
+    artifact = models.ForeignKey(Artifact, on_delete=models.CASCADE, related_name="shares")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    group = models.ForeignKey(
+        Group, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False, group__isnull=True)
+                | models.Q(user__isnull=True, group__isnull=False),
+                name="share_user_xor_group",
+            ),
+            models.UniqueConstraint(fields=["artifact", "user"], name="one_share_per_user"),
+            models.UniqueConstraint(fields=["artifact", "group"], name="one_share_per_group"),
+        ]
+
+    def __str__(self):
+        return f"{self.artifact_id} with {self.user_id or self.group_id}"

@@ -1,0 +1,137 @@
+"""Reads of artifacts, each filtered by what the user may see (SPEC §2.4–2.5).
+
+An artifact is visible to a user who is *currently* a member of its organisation and is
+either its author or, for visibility `org`, holds a role that may view shared artifacts.
+"""
+
+from django.db.models import OuterRef, Q, QuerySet, Subquery
+
+from orgs.errors import Forbidden, NotFound
+from orgs.models import Organization
+from orgs.permissions import CAPABILITIES, Can, MfaRequired, user_has_mfa
+
+from .models import Artifact, Version, Visibility
+
+
+class ArtifactsOff(Forbidden):
+    code = "artifacts_disabled"
+
+    def __init__(self):
+        super().__init__("Artifacts are turned off for this organisation by its admins.")
+
+
+_ROLES_VIEWING_SHARED = [role for role, caps in CAPABILITIES.items() if Can.VIEW_SHARED in caps]
+
+
+def artifacts_visible(user, organization: Organization | None = None) -> QuerySet[Artifact]:
+    if not user.is_authenticated or not user.is_active:
+        return Artifact.objects.none()
+    # SECURITY: one filter() call, so every condition on memberships is about the same
+    # (the user's own, current) membership row.
+    shared_with_user = Q(shares__user=user) | Q(shares__group__members=user)
+    qs = Artifact.objects.filter(
+        Q(author=user, organization__memberships__user=user)
+        | Q(
+            Q(visibility=Visibility.ORG) | shared_with_user,
+            organization__sharing_enabled=True,  # off: shares are suspended, not removed
+            organization__memberships__user=user,
+            organization__memberships__role__in=_ROLES_VIEWING_SHARED,
+        ),
+        organization__artifacts_enabled=True,
+        latest_version__gt=0,
+    )
+    if not user_has_mfa(user):
+        qs = qs.filter(organization__require_mfa=False)
+    if organization is not None:
+        qs = qs.filter(organization=organization)
+    return qs.distinct()
+
+
+def artifact_list(user, *, organization: Organization | None = None, search: str = ""):
+    """Newest first, with what the home page and the API list show, in one query."""
+    latest_size = Version.objects.filter(
+        artifact=OuterRef("pk"), number=OuterRef("latest_version")
+    ).values("size")[:1]
+    qs = artifacts_visible(user, organization)
+    if search:
+        qs = qs.filter(title__icontains=search)
+    return (
+        qs.select_related("author", "organization")
+        .annotate(latest_size=Subquery(latest_size))
+        .order_by("-updated_at", "-pk")
+    )
+
+
+def artifact_get_visible(user, artifact_id: str) -> Artifact:
+    """The artifact if the user may see it; 404 otherwise, whatever the reason."""
+    artifact = (
+        artifacts_visible(user)
+        .select_related("organization", "author")
+        .filter(pk=artifact_id)
+        .first()
+    )
+    if artifact is None:
+        _raise_if_turned_off(user, artifact_id)
+        raise NotFound()
+    return artifact
+
+
+def _raise_if_turned_off(user, artifact_id: str) -> None:
+    """A member opening an artifact of their org while the org has artifacts turned off, or
+    requires MFA they lack, is told so (it is their org: nothing leaks); anyone else gets
+    the plain 404."""
+    if not user.is_authenticated:
+        return
+    artifact = (
+        Artifact.objects.select_related("organization")
+        .filter(pk=artifact_id, organization__memberships__user=user)
+        .first()
+    )
+    if artifact is None:
+        return
+    if not artifact.organization.artifacts_enabled:
+        raise ArtifactsOff()
+    if artifact.organization.require_mfa and not user_has_mfa(user):
+        raise MfaRequired(artifact.organization)
+
+
+def version_get(artifact: Artifact, number: int | None = None) -> Version:
+    """A version of an artifact already checked as visible; without a number, the one the
+    stable URL shows (pinned, or the latest)."""
+    number = artifact.shown_version if number is None else number
+    version = artifact.versions.select_related("created_by").filter(number=number).first()
+    if version is None:
+        raise NotFound(f"Version {number} does not exist.")
+    return version
+
+
+def artifact_requestable(user, artifact_id: str) -> Artifact | None:
+    """An artifact the user may not see but may ask for: one of a current org of theirs
+    (with artifacts on). None for anyone else, who gets the plain 404."""
+    if not user.is_authenticated or not user.is_active:
+        return None
+    qs = (
+        Artifact.objects.all()
+        if user_has_mfa(user)
+        else Artifact.objects.filter(organization__require_mfa=False)
+    )
+    return (
+        qs.select_related("author", "organization")
+        .filter(
+            pk=artifact_id,
+            latest_version__gt=0,
+            organization__artifacts_enabled=True,
+            organization__memberships__user=user,
+        )
+        .first()
+    )
+
+
+def artifact_audience(artifact: Artifact) -> dict:
+    """Who can see it, for the share control: the whole org, or the listed members/groups."""
+    shares = artifact.shares.select_related("user", "group")
+    return {
+        "org": artifact.visibility == Visibility.ORG,
+        "members": sorted(s.user.email for s in shares if s.user_id),
+        "groups": sorted(s.group.slug for s in shares if s.group_id),
+    }

@@ -1,0 +1,112 @@
+"""Sandbox responses: the headers of SPEC §2.7 and streaming of stored bytes."""
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.http import FileResponse, HttpResponse, HttpResponseNotModified
+from django.template.loader import render_to_string
+
+from . import storage
+
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "fullscreen",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "idle-detection",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "picture-in-picture",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+        "clipboard-read",
+        "clipboard-write",
+    )
+)
+
+
+def _app_origin() -> str:
+    parts = urlsplit(settings.ARTIFACTS_APP_URL)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def sandbox_csp(*, scripts: bool) -> str:
+    """The artifact's CSP: its own inline code and data:/blob: media, nothing else."""
+    script_src = "'unsafe-inline' 'unsafe-eval' 'wasm-unsafe-eval'" if scripts else "'none'"
+    sandbox = (
+        "allow-scripts allow-forms allow-downloads" if scripts else "allow-forms allow-downloads"
+    )
+    return "; ".join(
+        [
+            "default-src 'none'",
+            f"script-src {script_src}",
+            "style-src 'unsafe-inline'",
+            "img-src data: blob:",
+            "media-src data: blob:",
+            "font-src data:",
+            "connect-src 'none'",
+            "frame-src 'none'",
+            "child-src 'none'",
+            "worker-src 'none'",
+            "object-src 'none'",
+            "manifest-src 'none'",
+            "form-action 'none'",
+            "base-uri 'none'",
+            f"frame-ancestors {_app_origin()}",
+            f"sandbox {sandbox}",
+            "webrtc 'block'",
+        ]
+    )
+
+
+def sandbox_headers_apply(response: HttpResponse, *, scripts: bool) -> HttpResponse:
+    """SECURITY: forced on every sandbox response, errors included, by the middleware."""
+    response.cookies.clear()
+    for name in ("X-Frame-Options", "Set-Cookie", "Vary", "Content-Security-Policy-Report-Only"):
+        if name in response:
+            del response[name]
+    response["Content-Security-Policy"] = sandbox_csp(scripts=scripts)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Referrer-Policy"] = "no-referrer"
+    response["Permissions-Policy"] = PERMISSIONS_POLICY
+    response["Cross-Origin-Opener-Policy"] = "same-origin"
+    response["Cross-Origin-Resource-Policy"] = "same-origin"
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def not_here_response(status: int = 404) -> HttpResponse:
+    """The one answer for anything the sandbox will not serve: no hint of why."""
+    html = render_to_string(
+        "artifacts/sandbox_not_here.html", {"app_url": settings.ARTIFACTS_APP_URL}
+    )
+    return HttpResponse(html, status=status, content_type="text/html; charset=utf-8")
+
+
+def etag_for(sha256: str, variant: str = "") -> str:
+    return f'"{sha256}{"-" + variant if variant else ""}"'
+
+
+def bytes_response(request, *, name: str, etag: str, content_type: str) -> HttpResponse:
+    """Streams a stored file (never loads it whole) with a strong ETag."""
+    if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+        response = HttpResponseNotModified()
+        response["ETag"] = etag
+        return response
+    blobs = storage.blob_storage()
+    response = FileResponse(blobs.open(name, "rb"), content_type=content_type)
+    response["Content-Length"] = str(blobs.size(name))
+    response["ETag"] = etag
+    return response

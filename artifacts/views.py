@@ -1,0 +1,318 @@
+"""Web pages of the app host: home, upload, the viewer, source download, delete."""
+
+import re
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.csrf import csrf_failure as django_csrf_failure
+from django.views.decorators.http import require_http_methods, require_POST
+
+from orgs.errors import NotFound, ServiceError
+from orgs.permissions import Can, role_can
+
+from . import diff as diffs
+from . import services, storage
+from .api import artifact_url, source_response
+from .grants import grant_mint, grant_url
+from .models import Format, Visibility
+from .selectors import (
+    artifact_audience,
+    artifact_get_visible,
+    artifact_list,
+    artifact_requestable,
+    version_get,
+)
+from .uploads import upload_from_request
+
+
+def _visible_or_404(request, artifact_id):
+    try:
+        return artifact_get_visible(request.user, artifact_id)
+    except NotFound as exc:
+        raise Http404 from exc
+    except ServiceError as exc:  # e.g. the org turned artifacts off: say so, to members
+        raise PermissionDenied(exc.message) from exc
+
+
+def _version_or_404(artifact, number=None):
+    try:
+        return version_get(artifact, number)
+    except NotFound as exc:
+        raise Http404 from exc
+
+
+@login_required
+def home(request):
+    search = request.GET.get("q", "").strip()
+    artifacts = artifact_list(request.user, search=search)[:200]
+    notices = request.user.notifications.filter(read_at__isnull=True)[:20]
+    return render(
+        request,
+        "artifacts/home.html",
+        {"artifacts": artifacts, "search": search, "notices": notices},
+    )
+
+
+def _orgs_where_user_can_create(user):
+    return [
+        m.organization
+        for m in user.memberships.select_related("organization")
+        if role_can(m.role, Can.CREATE) and m.organization.artifacts_enabled
+    ]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def upload(request):
+    orgs = _orgs_where_user_can_create(request.user)
+    if request.method == "POST":
+        try:
+            file = upload_from_request(request)  # first: it may have been refused mid-stream
+            org = next((o for o in orgs if o.slug == request.POST.get("org")), None)
+            if org is None:
+                raise NotFound("Choose an organisation you may publish in.")
+            result = services.artifact_create(
+                user=request.user,
+                organization=org,
+                upload=file,
+                title=request.POST.get("title"),
+                visibility=request.POST.get("visibility"),
+                message=request.POST.get("message"),
+            )
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+            return render(
+                request,
+                "artifacts/upload.html",
+                {"orgs": orgs, "visibilities": Visibility.choices},
+                status=exc.status,
+            )
+        for warning in result.warnings:
+            messages.warning(request, warning)
+        return redirect(artifact_url(result.artifact))
+    return render(
+        request, "artifacts/upload.html", {"orgs": orgs, "visibilities": Visibility.choices}
+    )
+
+
+@login_required
+def viewer(request, artifact_id, number=None):
+    try:
+        artifact = _visible_or_404(request, artifact_id)
+    except Http404:
+        # A member of the artifact's org may ask its author; anyone else gets the 404.
+        if artifact_requestable(request.user, artifact_id) is None:
+            raise
+        return render(
+            request, "artifacts/request_access.html", {"artifact_id": artifact_id}, status=403
+        )
+    if number is None and request.GET.get("v", "").isdigit():  # the version picker's form
+        return redirect("viewer-version", artifact.pk, int(request.GET["v"]))
+    version = _version_or_404(artifact, number)
+    token = grant_mint(
+        user=request.user,
+        session_key=request.session.session_key,
+        artifact=artifact,
+        version=version,
+    )
+    rendering = artifact.format == Format.MARKDOWN and not storage.rendered_exists(version.blob_id)
+    context = {
+        "rendering": rendering,
+        "artifact": artifact,
+        "version": version,
+        "versions": artifact.versions.select_related("created_by").order_by("-number"),
+        "pinned_number": number,
+        "frame_src": grant_url(token),
+        "frame_sandbox": _frame_sandbox(artifact),
+        "stable_url": artifact_url(artifact),
+        # Only the stable URL follows new versions; a versioned URL never moves.
+        "live_url": f"{reverse('live', args=[artifact.pk])}?v={version.number}"
+        if number is None
+        else "",
+        "is_author": artifact.author_id == request.user.pk,
+        "audience": artifact_audience(artifact),
+        "org_groups": artifact.organization.groups.order_by("slug"),
+        "visibilities": Visibility.choices,
+    }
+    return render(request, "artifacts/viewer.html", context)
+
+
+def _source_lines(version) -> list[str]:
+    # A diff needs both texts whole; bounded by the 16 MiB limit per version.
+    with storage.blob_open(version.blob_id) as fh:
+        return fh.read().decode("utf-8").splitlines()
+
+
+@login_required
+def diff(request, artifact_id):
+    """Source (unified or side by side) and rendered diff between two versions."""
+    artifact = _visible_or_404(request, artifact_id)
+    try:
+        new_no = _int_or_none(request.GET.get("to")) or artifact.latest_version
+        old_no = _int_or_none(request.GET.get("from")) or max(new_no - 1, 1)
+        old, new = version_get(artifact, old_no), version_get(artifact, new_no)
+    except (NotFound, ServiceError) as exc:
+        raise Http404 from exc
+    mode = request.GET.get("mode") if request.GET.get("mode") in MODES else "unified"
+    result = diffs.diff_lines(_source_lines(old), _source_lines(new))
+    context = {
+        "artifact": artifact,
+        "old": old,
+        "new": new,
+        "versions": artifact.versions.order_by("-number"),
+        "mode": mode,
+        "modes": MODES,
+        "diff": result,
+        "unified_hunks": [diffs.unified(h) for h in result.hunks] if mode == "unified" else [],
+        "frames": [_frame(request, artifact, v) for v in (old, new)] if mode == "rendered" else [],
+    }
+    return render(request, "artifacts/diff.html", context)
+
+
+MODES = {"unified": "Source, unified", "split": "Source, side by side", "rendered": "Rendered"}
+
+
+def _frame(request, artifact, version) -> dict:
+    token = grant_mint(
+        user=request.user,
+        session_key=request.session.session_key,
+        artifact=artifact,
+        version=version,
+    )
+    return {"version": version, "src": grant_url(token), "sandbox": _frame_sandbox(artifact)}
+
+
+def _frame_sandbox(artifact) -> str:
+    if artifact.scripts_allowed:
+        return "allow-scripts allow-forms allow-downloads"
+    return "allow-forms allow-downloads"
+
+
+@login_required
+@require_POST
+def request_access(request, artifact_id):
+    artifact = artifact_requestable(request.user, artifact_id)
+    if artifact is None:
+        raise Http404
+    try:
+        sent = services.access_request(user=request.user, artifact=artifact)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            "The author has been asked."
+            if sent
+            else "You asked already; the author has been told.",
+        )
+    return redirect("home")
+
+
+@login_required
+def live(request, artifact_id):
+    """Polled by the viewer on the stable URL: 204 while the shown version is still ?v=,
+    else the new version and a fresh grant for the frame. Two queries when unchanged."""
+    artifact = _visible_or_404(request, artifact_id)
+    if request.GET.get("v") == str(artifact.shown_version):
+        return HttpResponse(status=204)
+    version = version_get(artifact)
+    token = grant_mint(
+        user=request.user,
+        session_key=request.session.session_key,
+        artifact=artifact,
+        version=version,
+    )
+    return JsonResponse({"version": version.number, "frame_src": grant_url(token)})
+
+
+@login_required
+@require_POST
+def restore(request, artifact_id, number):
+    artifact = _visible_or_404(request, artifact_id)
+    try:
+        version = services.version_restore(user=request.user, artifact=artifact, number=number)
+        messages.success(request, f"Restored v{number} as v{version.number}.")
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    return redirect(artifact_url(artifact))
+
+
+@login_required
+def rendered(request, artifact_id, number):
+    """Polled by the viewer while a big Markdown version renders in the background."""
+    artifact = _visible_or_404(request, artifact_id)
+    version = _version_or_404(artifact, number)
+    return JsonResponse({"ready": storage.rendered_exists(version.blob_id)})
+
+
+def csrf_failure(request, reason=""):
+    """A refused upload may be refused before its CSRF token was read: report the upload."""
+    error = getattr(request, "upload_error", None)
+    if error is None:
+        return django_csrf_failure(request, reason=reason)
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"error": {"code": error.code, "message": error.message}}, status=error.status
+        )
+    messages.error(request, error.message)
+    return render(
+        request,
+        "artifacts/upload.html",
+        {"orgs": _orgs_where_user_can_create(request.user), "visibilities": Visibility.choices},
+        status=error.status,
+    )
+
+
+@login_required
+def source(request, artifact_id, number):
+    artifact = _visible_or_404(request, artifact_id)
+    version = _version_or_404(artifact, number)
+    return source_response(request, artifact, version)
+
+
+def _emails(value: str) -> list[str]:
+    return [e for e in re.split(r"[,\s]+", value) if e]
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        raise ServiceError(f"Not a number: {value!r}.") from None
+
+
+@login_required
+@require_POST
+def settings_update(request, artifact_id):
+    artifact = _visible_or_404(request, artifact_id)
+    try:
+        services.artifact_update(
+            user=request.user,
+            artifact=artifact,
+            title=request.POST.get("title"),
+            visibility=request.POST.get("visibility"),
+            viewer_version=_int_or_none(request.POST.get("viewer_version")),
+            members=_emails(request.POST.get("members")) if "members" in request.POST else None,
+            groups=request.POST.getlist("groups") if "share_form" in request.POST else None,
+        )
+        messages.success(request, "Saved.")
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    return redirect(artifact_url(artifact))
+
+
+@login_required
+@require_POST
+def delete(request, artifact_id):
+    artifact = _visible_or_404(request, artifact_id)
+    try:
+        services.artifact_delete(user=request.user, artifact=artifact)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect(artifact_url(artifact))
+    messages.success(request, f"Deleted “{artifact.title}”.")
+    return redirect("home")

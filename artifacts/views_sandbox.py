@@ -1,0 +1,63 @@
+"""Views of the sandbox host. They never touch request.session or request.user: who is
+asking is known only from the grant in the URL, re-checked on every request."""
+
+from django.http import HttpResponse
+
+from orgs.errors import ServiceError
+
+from . import services, storage
+from .grants import grant_redeem
+from .models import Format
+from .serving import bytes_response, etag_for, not_here_response
+
+# No <meta refresh>: without allow-scripts Chromium refuses it. The viewer page polls
+# and reloads the frame with a fresh grant once the page is ready.
+RENDERING_PAGE = (
+    "<!doctype html><meta charset=utf-8>"
+    "<p style='font:16px system-ui;padding:2em'>Rendering this Markdown document…</p>"
+)
+
+
+def content(request, grant):
+    # SECURITY: only an iframe navigation gets the bytes; a page opened top-level could
+    # navigate itself anywhere, so anything else gets the "open it in the app" page.
+    if request.headers.get("Sec-Fetch-Dest") != "iframe" or request.method not in ("GET", "HEAD"):
+        return not_here_response()
+    try:
+        artifact, version = grant_redeem(grant)
+    except ServiceError:  # not found, or the org turned artifacts off
+        return not_here_response()
+    sha256 = version.blob_id
+    if artifact.format == Format.MARKDOWN:
+        if not storage.rendered_exists(sha256):
+            services.blob_render_request(sha256)
+            return HttpResponse(RENDERING_PAGE, status=202, content_type="text/html; charset=utf-8")
+        response = bytes_response(
+            request,
+            name=storage.rendered_name(sha256),
+            etag=etag_for(sha256, "md"),
+            content_type="text/html; charset=utf-8",
+        )
+        response.sandbox_scripts = False  # always, for Markdown (SPEC §2.7)
+    else:
+        response = bytes_response(
+            request,
+            name=storage.blob_name(sha256),
+            etag=etag_for(sha256),
+            content_type="text/html; charset=utf-8",
+        )
+        # Set on 304s too: a revalidation updates the cached headers, CSP included.
+        response.sandbox_scripts = artifact.scripts_allowed
+    return response
+
+
+def not_here(request, *args, **kwargs):
+    return not_here_response()
+
+
+def not_found(request, exception=None):
+    return not_here_response()
+
+
+def server_error(request):
+    return not_here_response(status=500)
