@@ -1,0 +1,116 @@
+"""Edges found in review: refused uploads on every entry point, JSON errors for every API
+failure, grants after a password change, app files on the sandbox, background rendering."""
+
+import json
+
+from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from artifacts import storage
+from artifacts.models import Artifact
+from artifacts.render import RENDER_SYNC_LIMIT
+from artifacts.tasks import blob_render
+from tests.helpers import APP_HOST, SANDBOX_HOST, frame_src, sandbox_get
+
+MAX = 16 * 1024 * 1024
+
+
+def test_a_file_of_another_type_posted_anywhere_is_not_a_500(db):
+    response = Client(HTTP_HOST=APP_HOST).post(
+        "/accounts/login/",
+        {"login": "x@example.com", "file": SimpleUploadedFile("x.png", b"\x89PNG")},
+    )
+    assert response.status_code == 200  # the login form again, the file ignored
+
+
+def test_an_oversized_web_upload_says_413_not_csrf(member):
+    client = Client(HTTP_HOST=APP_HOST, enforce_csrf_checks=True)
+    client.force_login(member.user)
+    client.get("/upload/")  # sets the CSRF cookie, as a browser has it
+    response = client.post(
+        "/upload/",
+        data=b"--x\r\n",
+        content_type="multipart/form-data; boundary=x",
+        CONTENT_LENGTH=str(MAX + 1024 * 1024),
+    )
+    assert response.status_code == 413
+    assert "larger than the limit" in response.content.decode()
+
+
+def test_api_errors_are_json_everywhere(member):
+    unknown = member.api("get", "/nope")
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["code"] == "not_found"
+    wrong_method = member.api("put", "/artifacts")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["error"]["code"] == "method_not_allowed"
+    artifact_id = member.push().json()["id"]
+    malformed = member.api(
+        "patch", f"/artifacts/{artifact_id}", data="{not json", content_type="application/json"
+    )
+    assert malformed.status_code == 400
+    assert malformed.json()["error"]["code"] == "invalid"
+
+
+def test_a_password_change_revokes_grants_of_other_sessions(personas):
+    viewer = personas["viewer"]
+    artifact_id = personas["member"].push(visibility="org").json()["id"]
+    url = frame_src(viewer.client.get(f"/a/{artifact_id}/"))
+    assert sandbox_get(url).status_code == 200
+    viewer.user.set_password("a-new-password-123")
+    viewer.user.save()
+    assert sandbox_get(url).status_code == 404
+
+
+def test_the_cache_holds_neither_the_grant_nor_the_session_key(member):
+    from artifacts.grants import _key, grant_url
+
+    artifact_id = member.push().json()["id"]
+    url = frame_src(member.client.get(f"/a/{artifact_id}/"))
+    token = url.rstrip("/").rsplit("/", 1)[1]
+    assert url == grant_url(token)
+    stored = cache.get(_key(token))
+    session_key = member.client.session.session_key
+    assert token not in _key(token)
+    assert session_key not in repr(stored)
+    assert session_key.encode() not in stored.sealed_session_key
+
+
+def test_app_static_files_are_not_served_on_the_sandbox_host(db):
+    assert Client(HTTP_HOST=APP_HOST).get("/static/app.css").status_code == 200
+    response = Client(HTTP_HOST=SANDBOX_HOST).get(
+        "/static/app.css", headers={"Sec-Fetch-Dest": "iframe"}
+    )
+    assert response.status_code == 404
+    assert b"Open this in the app" in response.content
+
+
+def test_big_markdown_renders_in_the_background_and_the_viewer_waits_for_it(
+    member, django_capture_on_commit_callbacks
+):
+    source = ("# Big\n\n" + "Some *text* here.\n\n" * (RENDER_SYNC_LIMIT // 18 + 10)).encode()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        body = member.push(data=source, name="big.md", visibility="org").json()
+    sha = Artifact.objects.get(pk=body["id"]).versions.get().blob_id
+    assert len(callbacks) == 1 and not storage.rendered_exists(sha)  # the push did not wait
+    page = member.client.get(f"/a/{body['id']}/")
+    assert b'id="rendering"' in page.content
+    assert member.client.get(f"/a/{body['id']}/v/1/rendered").json() == {"ready": False}
+    waiting = sandbox_get(frame_src(page))
+    assert waiting.status_code == 202 and b"Rendering" in waiting.content
+    cache.delete(f"render-queued:{sha}")
+    blob_render(sha)  # what the worker does
+    assert member.client.get(f"/a/{body['id']}/v/1/rendered").json() == {"ready": True}
+    page = member.client.get(f"/a/{body['id']}/")
+    assert b'id="rendering"' not in page.content
+    rendered = b"".join(sandbox_get(frame_src(page)).streaming_content)
+    assert b"<h1" in rendered and b"<em>text</em>" in rendered
+
+
+def test_outsider_cannot_poll_render_status(personas):
+    body = personas["member"].push(data=b"# x", name="x.md", visibility="org").json()
+    assert personas["outsider"].client.get(f"/a/{body['id']}/v/1/rendered").status_code == 404
+    assert json.loads(personas["viewer"].client.get(f"/a/{body['id']}/v/1/rendered").content) == {
+        "ready": True
+    }

@@ -1,0 +1,121 @@
+"""`artifact mcp` driven by the official MCP client SDK over stdio: the tools are listed,
+publishing creates an artifact the API sees, and failures are tool errors."""
+
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import anyio
+import pytest
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+from tests.liveserver import ROOT
+
+TOOLS = {
+    "publish_artifact",
+    "list_artifacts",
+    "artifact_versions",
+    "share_artifact",
+    "unshare_artifact",
+    "fetch_artifact_source",
+}
+
+
+@pytest.fixture
+def mcp_session(cli_env, tmp_path):
+    """mcp_session(scenario): runs `async scenario(session)` against `artifact mcp`."""
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "artifacts.cli", "mcp"],
+        env={k: cli_env[k] for k in ("PYTHONPATH", "ARTIFACT_URL", "ARTIFACT_TOKEN")},
+        cwd=str(ROOT),
+    )
+
+    def run(scenario):
+        async def main():
+            with open(tmp_path / "mcp-stderr.log", "w") as errlog:
+                async with (
+                    stdio_client(params, errlog=errlog) as (read, write),
+                    ClientSession(read, write) as session,
+                ):
+                    await session.initialize()
+                    return await scenario(session)
+
+        # A thread of its own: a session-scoped Playwright may own this thread's event loop.
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(anyio.run, main).result()
+
+    return run
+
+
+def test_mcp_tools_publish_list_share_and_fetch(mcp_session, api, server):
+    page = "<!doctype html><h1>From an agent ✓</h1>"
+
+    async def scenario(session):
+        tools = {tool.name for tool in (await session.list_tools()).tools}
+        published = await session.call_tool(
+            "publish_artifact", {"content": page, "name": "agent.html", "title": "By agent"}
+        )
+        artifact_id = published.structured_content["id"]
+        listed = await session.call_tool("list_artifacts", {})
+        shared = await session.call_tool("share_artifact", {"artifact_id": artifact_id})
+        updated = await session.call_tool(
+            "publish_artifact",
+            {"content": page + "<p>2</p>", "name": "agent.html", "artifact_id": artifact_id},
+        )
+        source = await session.call_tool(
+            "fetch_artifact_source", {"artifact_id": artifact_id, "version": 1}
+        )
+        return tools, published, listed, shared, updated, source
+
+    tools, published, listed, shared, updated, source = mcp_session(scenario)
+    assert tools == TOOLS
+    assert not published.is_error
+    result = published.structured_content
+    assert result["url"] == f"{server.app_url}/a/{result['id']}/"
+    assert result["url"] in published.content[0].text
+    detail = api.get(f"/artifacts/{result['id']}").json()
+    assert (detail["title"], detail["latest_version"]) == ("By agent", 2)
+    assert detail["visibility"] == "org"
+    assert result["id"] in {a["id"] for a in listed.structured_content["artifacts"]}
+    assert shared.structured_content["visibility"] == "org"
+    assert updated.structured_content["version"] == 2
+    assert source.structured_content["source"] == page
+    assert source.structured_content["url"] == result["url"]
+
+
+def test_mcp_failures_are_one_line_tool_errors(mcp_session, server):
+    first = server.push("c.html", b"<p>1</p>")
+
+    async def scenario(session):
+        await session.call_tool(
+            "publish_artifact",
+            {"content": "<p>2</p>", "name": "c.html", "artifact_id": first["id"]},
+        )
+        return [
+            await session.call_tool(name, arguments)
+            for name, arguments in [
+                ("artifact_versions", {"artifact_id": "nosuchartifact"}),
+                ("publish_artifact", {"content": "x", "name": "notes.txt"}),
+                ("publish_artifact", {"path": "/nonexistent/page.html"}),
+                (
+                    "publish_artifact",
+                    {
+                        "content": "<p>3</p>",
+                        "name": "c.html",
+                        "artifact_id": first["id"],
+                        "base_version": 1,
+                    },
+                ),
+            ]
+        ]
+
+    not_found, wrong_type, missing, conflict = mcp_session(scenario)
+    for result in (not_found, wrong_type, missing, conflict):
+        assert result.is_error
+        assert "\n" not in result.content[0].text
+    assert "artifact nosuchartifact not found" in not_found.content[0].text
+    assert "unsupported file type '.txt'" in wrong_type.content[0].text
+    assert "no such file: /nonexistent/page.html" in missing.content[0].text
+    assert "version 2 of" in conflict.content[0].text
+    assert "base_version=2" in conflict.content[0].text
