@@ -257,12 +257,15 @@ class Collectors:
 
 # --- the pages ---------------------------------------------------------------------------
 
-# Runs first in every page: the marker, a record of what each scripted attempt did (for the
-# report) and of every CSP violation the page itself was told about.
-_PRELUDE = """<script>
+# First in every <head>, before any probe: violation events are queued as tasks, and one
+# fired before the listener exists is lost (it was, now and then, for <script src>).
+_LISTENER = """<script>
 const out = (window.__egress = {errors: {}, violations: [], notes: {}});
 document.addEventListener("securitypolicyviolation", (e) =>
   out.violations.push(e.effectiveDirective + " " + e.blockedURI));
+</script>"""
+# In the body: the marker, and `attempt`, which records what each scripted probe did.
+_PRELUDE = """<script>
 document.getElementById("marker").textContent = MARKER;
 console.log(CONSOLE_MARKER);
 function attempt(name, fn) {
@@ -292,6 +295,7 @@ def subresource_page(base: str) -> bytes:
     ws = "ws" + base.removeprefix("http")
     # The base-href image is relative: with <base> honoured it asks /p/base-href/img.
     return f"""<!doctype html><html><head><meta charset=utf-8><title>egress probe</title>
+{_LISTENER}
 <base href="{u("base-href")}/">
 <link rel=stylesheet href="{u("stylesheet")}">
 <link rel=prefetch href="{u("prefetch")}">
@@ -381,7 +385,7 @@ def navigation_page(base: str, name: str) -> bytes:
             )
         case _:
             raise ValueError(name)
-    return f"""<!doctype html><html><head><meta charset=utf-8><title>{name}</title>{head}
+    return f"""<!doctype html><html><head><meta charset=utf-8><title>{name}</title>{_LISTENER}{head}
 </head><body><p id=marker>static</p>
 {_PRELUDE}
 {body}
@@ -393,6 +397,7 @@ def residual_page(stun_port: int, preconnect_port: int) -> bytes:
     collector) and <link rel=preconnect> (a TCP collector that only counts connections)."""
     stun = json.dumps(f"stun:{COLLECTOR_HOST}:{stun_port}")
     return f"""<!doctype html><html><head><meta charset=utf-8><title>residual</title>
+{_LISTENER}
 <link rel=preconnect href="http://{PRECONNECT_HOST}:{preconnect_port}">
 </head><body><p id=marker>static</p>
 {_PRELUDE}
