@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Literal
 
 from django.conf import settings
+from django.db import transaction
 from django.http import Http404
 from ninja import File, Form, NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -99,6 +100,7 @@ class ArtifactOut(Schema):
     author: str | None
     latest_version: int
     viewer_version: int | None  # the version the stable URL shows when pinned; None: latest
+    pinned: bool  # exempt from the org's retention policy
     url: str
     created_at: datetime
     updated_at: datetime
@@ -129,6 +131,7 @@ class ArtifactPatch(Schema):
     title: str | None = None
     visibility: Literal["private", "org"] | None = None
     viewer_version: int | None = None  # 0: always the latest; N: pin version N
+    pinned: bool | None = None  # exempt from retention (the author or an admin)
     members: list[str] | None = None  # replace the members it is shared with (emails)
     groups: list[str] | None = None  # replace the groups it is shared with (slugs)
 
@@ -162,6 +165,7 @@ def _artifact_out(artifact: Artifact) -> dict:
         "author": artifact.author.email if artifact.author else None,
         "latest_version": artifact.latest_version,
         "viewer_version": artifact.viewer_version,
+        "pinned": artifact.pinned,
         "url": artifact_url(artifact),
         "created_at": artifact.created_at,
         "updated_at": artifact.updated_at,
@@ -292,18 +296,20 @@ def artifact_detail(request, artifact_id: str):
 
 @api.patch("/artifacts/{artifact_id}", response={200: ArtifactOut, **ERRORS}, tags=["artifacts"])
 def artifact_patch(request, artifact_id: str, payload: ArtifactPatch):
-    """Change title, visibility, pinned version or the members/groups it is shared with —
-    all or nothing; never the bytes of a version."""
+    """Change title, visibility, the version the stable URL shows, the members/groups it
+    is shared with, or `pinned` (exempt from retention; the author or an admin) — all or
+    nothing; never the bytes of a version."""
     artifact = _artifact_for_token(request, artifact_id)
-    artifact = services.artifact_update(
-        user=request.auth.user,
-        artifact=artifact,
-        title=payload.title,
-        visibility=payload.visibility,
-        viewer_version=payload.viewer_version,
-        members=payload.members,
-        groups=payload.groups,
-    )
+    changes = payload.dict(exclude_none=True)
+    with transaction.atomic():
+        if changes.pop("pinned", None) is not None:
+            artifact = services.artifact_pin(
+                user=request.auth.user, artifact=artifact, pinned=payload.pinned
+            )
+        if changes:  # the rest is the author's alone
+            artifact = services.artifact_update(
+                user=request.auth.user, artifact=artifact, **changes
+            )
     return _artifact_out(artifact)
 
 

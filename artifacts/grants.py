@@ -1,10 +1,10 @@
 """Sandbox grants: opaque tokens that let one browser session load one version in the sandbox.
 
-A grant is 256 random bits recorded in the shared cache (Redis in production, the
-database otherwise), bound to user, session, artifact, version and blob, and valid for
-ARTIFACTS_GRANT_TTL seconds to start a load. It carries no data a page's script could
-read. Redeeming it re-checks everything, so logout, removal, deactivation and unsharing
-take effect on the very next sandbox request.
+A grant is 256 random bits recorded in the "grants" cache (the database: shared by every
+web process, and independent of Redis), bound to user, session, artifact, version and
+blob, and valid for ARTIFACTS_GRANT_TTL seconds to start a load. It carries no data a
+page's script could read. Redeeming it re-checks everything, so logout, removal,
+deactivation and unsharing take effect on the very next sandbox request.
 """
 
 import hashlib
@@ -15,7 +15,7 @@ from importlib import import_module
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.sessions.backends.base import SessionBase
-from django.core.cache import cache
+from django.core.cache import caches
 from django.utils.crypto import constant_time_compare
 
 from orgs.errors import NotFound
@@ -49,7 +49,7 @@ def grant_mint(*, user, session_key: str, artifact: Artifact, version: Version) 
     token = secrets.token_urlsafe(32)
     sealed = _seal(token, session_key.encode())
     grant = Grant(user.pk, sealed, artifact.pk, version.number, version.blob_id)
-    cache.set(_key(token), grant, timeout=settings.ARTIFACTS_GRANT_TTL)
+    caches["grants"].set(_key(token), grant, timeout=settings.ARTIFACTS_GRANT_TTL)
     return token
 
 
@@ -63,7 +63,7 @@ def _session_store(session_key: str) -> SessionBase:
 
 def grant_redeem(token: str) -> tuple[Artifact, Version]:
     """The artifact and version a grant still entitles its user to see, or NotFound."""
-    grant = cache.get(_key(token)) if 20 <= len(token) <= 64 else None
+    grant = caches["grants"].get(_key(token)) if 20 <= len(token) <= 64 else None
     if not isinstance(grant, Grant):
         raise NotFound()
     # SECURITY: the app session must still be alive, still be this user's and still carry

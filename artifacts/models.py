@@ -4,6 +4,7 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from orgs.models import Group, Organization
 
@@ -32,6 +33,9 @@ class Blob(models.Model):
     sha256 = models.CharField(max_length=64, primary_key=True)
     size = models.BigIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set by every push before it writes or reuses the bytes: the garbage collector leaves
+    # alone a blob touched within BLOB_LEASE, so it never races a push (artifacts.retention).
+    touched_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     def __str__(self):
         return self.sha256
@@ -55,9 +59,23 @@ class Artifact(models.Model):
     viewer_version = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now_add=True, db_index=True)  # time of the last version
+    # Retention (artifacts.retention): a pinned artifact never expires; an artifact restored
+    # from the trash counts its age from then; a deleted one waits in the trash (trashed_at)
+    # for the org's grace period, invisible to all, before its bytes are purged.
+    pinned = models.BooleanField(default=False)
+    restored_at = models.DateTimeField(null=True, blank=True)
+    trashed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    trashed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The expiry the author was last told about, so each expiry is announced once.
+    expiry_noticed_for = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["organization", "visibility"])]
+        indexes = [
+            models.Index(fields=["organization", "visibility"]),
+            models.Index(fields=["organization", "trashed_at", "updated_at"]),
+        ]
 
     def __str__(self):
         return self.title

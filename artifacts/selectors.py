@@ -39,6 +39,7 @@ def artifacts_visible(user, organization: Organization | None = None) -> QuerySe
         ),
         organization__artifacts_enabled=True,
         latest_version__gt=0,
+        trashed_at__isnull=True,  # deleted: in the trash, seen by nobody (admins restore it)
     )
     if not user_has_mfa(user):
         qs = qs.filter(organization__require_mfa=False)
@@ -84,7 +85,7 @@ def _raise_if_turned_off(user, artifact_id: str) -> None:
         return
     artifact = (
         Artifact.objects.select_related("organization")
-        .filter(pk=artifact_id, organization__memberships__user=user)
+        .filter(pk=artifact_id, organization__memberships__user=user, trashed_at__isnull=True)
         .first()
     )
     if artifact is None:
@@ -120,6 +121,7 @@ def artifact_requestable(user, artifact_id: str) -> Artifact | None:
         .filter(
             pk=artifact_id,
             latest_version__gt=0,
+            trashed_at__isnull=True,
             organization__artifacts_enabled=True,
             organization__memberships__user=user,
         )
@@ -135,3 +137,12 @@ def artifact_audience(artifact: Artifact) -> dict:
         "members": sorted(s.user.email for s in shares if s.user_id),
         "groups": sorted(s.group.slug for s in shares if s.group_id),
     }
+
+
+def artifacts_trashed(organization: Organization) -> QuerySet[Artifact]:
+    """The org's trash, for its admins (the caller checks the role): newest first."""
+    return (
+        Artifact.objects.filter(organization=organization, trashed_at__isnull=False)
+        .select_related("author", "trashed_by")
+        .order_by("-trashed_at", "pk")
+    )

@@ -61,6 +61,7 @@ def _store_upload(upload) -> list[str]:
 
     Runs before the version row exists: a crash here leaves at most an orphan blob.
     """
+    _blob_touch(upload.sha256, upload.size)
     storage.blob_store(sha256=upload.sha256, fileobj=upload)
     if upload.format == Format.MARKDOWN:
         if upload.size <= RENDER_SYNC_LIMIT:
@@ -70,6 +71,20 @@ def _store_upload(upload) -> list[str]:
         return []
     upload.seek(0)
     return warnings_scan(iter(lambda: upload.read(storage.CHUNK), b""))
+
+
+def _blob_touch(sha256: str, size: int) -> None:
+    """Claim the blob for this push before its bytes are written or reused: the collector
+    spares a blob touched within its lease (see artifacts.retention.blobs_collect). Own
+    transaction, committed at once, so the collector sees it (or this waits for its commit).
+    """
+    with transaction.atomic():
+        Blob.objects.bulk_create(
+            [Blob(sha256=sha256, size=size, touched_at=timezone.now())],
+            update_conflicts=True,
+            unique_fields=["sha256"],
+            update_fields=["touched_at"],
+        )
 
 
 def _version_create(*, artifact: Artifact, sha256: str, size: int, user, message: str) -> Version:
@@ -102,8 +117,8 @@ def blob_render_request(sha256: str) -> None:
     from .tasks import blob_render
 
     marker = f"render-queued:{sha256}"
-    if not cache.add(marker, 1, timeout=300):
-        return
+    if not cache.add(marker, 1, timeout=300) and cache.get(marker) is not None:
+        return  # queued a moment ago (a miss while Redis is down queues again: harmless)
     try:
         blob_render.delay(sha256)
     except Exception:
@@ -268,7 +283,9 @@ def _version_push(user, artifact, upload, message, base_version, key) -> PushRes
 def _lock(artifact: Artifact) -> Artifact:
     # SECURITY/CORRECTNESS: the row lock serialises concurrent pushes to one artifact,
     # so numbers have no gap and no duplicate (the unique constraint backs it up).
-    locked = Artifact.objects.select_for_update().filter(pk=artifact.pk).first()
+    locked = (
+        Artifact.objects.select_for_update().filter(pk=artifact.pk, trashed_at__isnull=True).first()
+    )
     if locked is None:  # deleted meanwhile
         raise NotFound()
     return locked
@@ -277,11 +294,11 @@ def _lock(artifact: Artifact) -> Artifact:
 def version_restore(*, user, artifact: Artifact, number: int) -> Version:
     """A new version whose bytes are those of version `number` (versions never change)."""
     _require_author(user, artifact)
-    source = artifact.versions.filter(number=number).first()
-    if source is None:
-        raise NotFound(f"Version {number} does not exist.")
     with transaction.atomic():
-        locked = _lock(artifact)
+        locked = _lock(artifact)  # first: retention may be pruning the source meanwhile
+        source = locked.versions.filter(number=number).first()
+        if source is None:
+            raise NotFound(f"Version {number} does not exist.")
         version = _version_create(
             artifact=locked,
             sha256=source.blob_id,
@@ -364,12 +381,24 @@ def artifact_update(
     return artifact
 
 
-def artifact_delete(*, user, artifact: Artifact) -> None:
-    """The author, or an admin of the org. Versions go with it; blobs wait for the GC."""
+def _require_author_or_admin(user, artifact: Artifact, doing: str):
     membership = membership_require(user, artifact.organization, Can.VIEW_SHARED)
     if artifact.author_id != user.pk and not role_can(membership.role, Can.DELETE_ANY):
-        raise Forbidden("Only the author or an org admin can delete this artifact.")
+        raise Forbidden(f"Only the author or an org admin can {doing} this artifact.")
+    return membership
+
+
+def artifact_delete(*, user, artifact: Artifact) -> None:
+    """The author, or an admin of the org. The artifact goes to the org's trash, seen by
+    nobody, from which an admin can restore it for the grace period; retention then purges
+    its versions, and the blob collector its bytes."""
+    _require_author_or_admin(user, artifact, "delete")
     with transaction.atomic():
+        trashed = Artifact.objects.filter(pk=artifact.pk, trashed_at__isnull=True).update(
+            trashed_at=timezone.now(), trashed_by=user
+        )
+        if not trashed:  # deleted meanwhile (a double click, a retention run)
+            raise NotFound()
         audit_record(
             organization=artifact.organization,
             actor=user,
@@ -377,9 +406,54 @@ def artifact_delete(*, user, artifact: Artifact) -> None:
             target=artifact.id,
             title=artifact.title,
             versions=artifact.latest_version,
-            at=timezone.now().isoformat(),
+            grace_days=artifact.organization.retention_grace_days,
         )
-        artifact.delete()
+
+
+def artifact_trash_restore(*, user, organization: Organization, artifact_id: str) -> Artifact:
+    """An admin brings an artifact back from the trash as it was (versions, shares, pin).
+    Its age under the retention policy counts from now, so it does not expire again on
+    the next run."""
+    membership_require(user, organization, Can.DELETE_ANY)
+    with transaction.atomic():
+        artifact = (
+            Artifact.objects.select_for_update()
+            .filter(organization=organization, pk=artifact_id, trashed_at__isnull=False)
+            .first()
+        )
+        if artifact is None:
+            raise NotFound("No such artifact in the trash.")
+        audit_record(
+            organization=organization,
+            actor=user,
+            action="artifact.trash_restore",
+            target=artifact.id,
+            title=artifact.title,
+            trashed_at=artifact.trashed_at.isoformat(),
+        )
+        artifact.trashed_at = artifact.trashed_by = artifact.expiry_noticed_for = None
+        artifact.restored_at = timezone.now()
+        artifact.save(
+            update_fields=["trashed_at", "trashed_by", "expiry_noticed_for", "restored_at"]
+        )
+    return artifact
+
+
+def artifact_pin(*, user, artifact: Artifact, pinned: bool) -> Artifact:
+    """Pinned: exempt from the org's retention policy. The author or an admin."""
+    _require_author_or_admin(user, artifact, "pin")
+    with transaction.atomic():
+        if artifact.pinned != pinned:
+            audit_record(
+                organization=artifact.organization,
+                actor=user,
+                action="artifact.pin" if pinned else "artifact.unpin",
+                target=artifact.id,
+                title=artifact.title,
+            )
+            artifact.pinned = pinned
+            artifact.save(update_fields=["pinned"])
+    return artifact
 
 
 ACCESS_REQUEST_EVERY = timedelta(hours=1)  # one notice per requester and artifact an hour

@@ -110,6 +110,12 @@ def blob_chunks(sha256: str) -> Iterator[bytes]:
         yield from iter(lambda: fh.read(CHUNK), b"")
 
 
+def blob_delete(sha256: str) -> None:
+    """The bytes and the rendered page (if any); a missing file is not an error."""
+    for name in (blob_name(sha256), rendered_name(sha256)):
+        blob_storage().delete(name)
+
+
 def rendered_store(sha256: str, html: str) -> None:
     from django.core.files.base import ContentFile
 

@@ -1,8 +1,12 @@
 """Background work on artifacts (thin: the logic lives in plain functions)."""
 
+import logging
+
 from celery import shared_task
 
 from . import storage
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task
@@ -15,3 +19,25 @@ def blob_render(sha256: str) -> None:
     with storage.blob_open(sha256) as fh:
         source = fh.read().decode("utf-8")
     storage.rendered_store(sha256, markdown_render(source))
+
+
+@shared_task
+def enforce_retention() -> dict:
+    """Every org's retention policy, then the blob collector (CELERY_BEAT_SCHEDULE runs it
+    every ARTIFACTS_RETENTION_EVERY seconds). Safe to overlap with another run."""
+    from dataclasses import asdict
+
+    from .retention import retention_enforce
+
+    report = asdict(retention_enforce())
+    logger.info("retention run: %s", report)
+    return report
+
+
+@shared_task
+def notices_email(notification_ids: list[int]) -> None:
+    """One email per author with their in-app notices (expiry warnings), sent once: a
+    notice already emailed is skipped, so a redelivered task sends nothing twice."""
+    from .notices import notices_email_send
+
+    notices_email_send(notification_ids)

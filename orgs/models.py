@@ -47,6 +47,27 @@ class Organization(models.Model):
         default=Role.MEMBER,
     )
 
+    # Retention (SPEC §6), enforced by artifacts.retention; None keeps forever.
+    retention_unshared_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Delete unshared artifacts this many days after their last version",
+    )
+    retention_shared_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Delete shared artifacts this many days after their last version",
+    )
+    retention_keep_versions = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Keep at most this many versions per artifact"
+    )
+    retention_notice_days = models.PositiveIntegerField(
+        default=7, help_text="Tell authors this many days before an artifact expires"
+    )
+    retention_grace_days = models.PositiveIntegerField(
+        default=30, help_text="Deleted artifacts stay restorable from the trash this long"
+    )
+
     def __str__(self):
         return self.slug
 
@@ -158,7 +179,7 @@ class AuditEvent(models.Model):
 
 
 class Notification(models.Model):
-    """An in-app notice to one user (access requests; later, expiry warnings)."""
+    """An in-app notice to one user (access requests, expiry warnings)."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
@@ -169,6 +190,7 @@ class Notification(models.Model):
     url = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)  # for notices also sent by email
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -249,6 +249,16 @@ SETTINGS = (
     "default_group",
     "auto_join_domains",
     "auto_join_role",
+    *(
+        RETENTION := {
+            # name: (smallest, largest, may be empty = keep forever)
+            "retention_unshared_days": (0, 36500, True),
+            "retention_shared_days": (0, 36500, True),
+            "retention_keep_versions": (1, 100000, True),
+            "retention_notice_days": (0, 365, False),
+            "retention_grace_days": (0, 3650, False),
+        }
+    ),
 )
 _CLEAR = object()  # "set this optional setting to nothing" (None means "not given")
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -263,8 +273,24 @@ def _clean_domains(value) -> str:
     return ",".join(dict.fromkeys(items))
 
 
+def _clean_retention(name: str, value):
+    """A whole number in range, or "" to keep forever where the policy may be empty."""
+    low, high, optional = RETENTION[name]
+    if value == "" and optional:
+        return _CLEAR
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = None
+    if number is None or isinstance(value, bool) or not low <= number <= high:
+        empty = ", or empty to keep forever" if optional else ""
+        raise Invalid(f"{name} must be a whole number from {low} to {high}{empty}.", field=name)
+    return number
+
+
 def org_settings_update(*, organization: Organization, actor, **changes) -> Organization:
-    """Change the org's toggles (admins and owners); one audit event per changed setting."""
+    """Change the org's toggles and retention policy (admins and owners); one audit event
+    per changed setting."""
     membership_require(actor, organization, Can.MANAGE_ORG)
     unknown = set(changes) - set(SETTINGS)
     if unknown:
@@ -281,6 +307,9 @@ def org_settings_update(*, organization: Organization, actor, **changes) -> Orga
         raise Conflict("Set up two-factor authentication yourself before requiring it.")
     if changes.get("auto_join_domains") is not None:
         changes["auto_join_domains"] = _clean_domains(changes["auto_join_domains"])
+    for name in RETENTION:
+        if changes.get(name) is not None:
+            changes[name] = _clean_retention(name, changes[name])
     if changes.get("default_group") is not None:  # a slug; "" clears it
         slug = changes.pop("default_group")
         changes["default_group"] = group_get(organization, slug) if slug else _CLEAR

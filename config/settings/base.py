@@ -104,19 +104,28 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
-# Grants must be visible to every web process: Redis in production, the database otherwise.
+_DATABASE_CACHE = {
+    "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+    "LOCATION": "cache",
+    # The default cap (300) would cull live grants at random under normal use;
+    # culling removes expired entries first, and grants expire in two minutes.
+    "OPTIONS": {"MAX_ENTRIES": 1_000_000},
+}
 CACHES = {
+    # Rate limits and markers. Redis when there is one; an outage there degrades to cache
+    # misses (config.cache) instead of errors, so pushes and views keep working.
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-        if REDIS_URL
-        else {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-            "LOCATION": "cache",
-            # The default cap (300) would cull live grants at random under normal use;
-            # culling removes expired entries first, and grants expire in two minutes.
-            "OPTIONS": {"MAX_ENTRIES": 1_000_000},
+        {
+            "BACKEND": "config.cache.ResilientRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
         }
-    )
+        if REDIS_URL
+        else _DATABASE_CACHE
+    ),
+    # Sandbox grants must be seen by every web process and must not vanish with Redis:
+    # always the database.
+    "grants": _DATABASE_CACHE,
 }
 
 STORAGES = {
@@ -227,6 +236,20 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
 )
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
+# Redis down: a push's render request or a notice email gives up in about a second
+# (logged; the push itself stands) instead of hanging the request.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
+# Retention (artifacts.retention), hourly by default; beat runs it (`celery -B`, or one
+# `celery beat` per install), and `up` runs it in its worker.
+ARTIFACTS_RETENTION_EVERY = int(os.environ.get("ARTIFACTS_RETENTION_EVERY", "3600"))
+CELERY_BEAT_SCHEDULE = {
+    "enforce-retention": {
+        "task": "artifacts.tasks.enforce_retention",
+        "schedule": ARTIFACTS_RETENTION_EVERY,
+    },
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # --- Artifacts ---------------------------------------------------------------------------
 ARTIFACTS_MAX_BYTES = 16 * 1024 * 1024

@@ -150,7 +150,7 @@ def test_web_writes(personas, shared, who):
         # Allowed or not, the page redirects back with a message; the effect is what counts.
         from artifacts.models import Artifact
 
-        exists = Artifact.objects.filter(pk=artifact_id).exists()
+        exists = Artifact.objects.filter(pk=artifact_id, trashed_at__isnull=True).exists()
         assert exists == (DELETE[visibility][who] != 204)
 
 

@@ -3,7 +3,7 @@ failure, grants after a password change, app files on the sandbox, background re
 
 import json
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
@@ -70,7 +70,7 @@ def test_the_cache_holds_neither_the_grant_nor_the_session_key(member):
     url = frame_src(member.client.get(f"/a/{artifact_id}/"))
     token = url.rstrip("/").rsplit("/", 1)[1]
     assert url == grant_url(token)
-    stored = cache.get(_key(token))
+    stored = caches["grants"].get(_key(token))
     session_key = member.client.session.session_key
     assert token not in _key(token)
     assert session_key not in repr(stored)

@@ -213,12 +213,17 @@ def test_detail_lists_versions_with_size_sha_author_and_message(member):
     assert len(detail["versions"][0]["sha256"]) == 64
 
 
-def test_delete_removes_the_artifact_and_its_versions_and_is_audited(member):
+def test_delete_moves_the_artifact_to_the_trash_gone_for_everyone_and_is_audited(member):
     body = member.push().json()
     response = member.api("delete", f"/artifacts/{body['id']}")
     assert response.status_code == 204
-    assert not Artifact.objects.filter(pk=body["id"]).exists()
-    assert Version.objects.count() == 0
+    trashed = Artifact.objects.get(pk=body["id"])
+    assert trashed.trashed_at is not None and trashed.trashed_by == member.user
+    assert Version.objects.filter(artifact=trashed).count() == 1  # until the grace period ends
+    assert member.api("get", f"/artifacts/{body['id']}").status_code == 404
+    assert member.api("delete", f"/artifacts/{body['id']}").status_code == 404
+    assert member.push(to=body["id"]).status_code == 404
+    assert member.client.get(f"/a/{body['id']}/").status_code == 404
     assert AuditEvent.objects.filter(action="artifact.delete", target=body["id"]).count() == 1
 
 

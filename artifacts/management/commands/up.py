@@ -41,6 +41,7 @@ class Command(BaseCommand):
                     "-A",
                     "config",
                     "worker",
+                    "--beat",  # the periodic retention run (one beat per install)
                     "--pool=solo",
                     "--loglevel=warning",
                 ],
