@@ -1,7 +1,7 @@
 """The HTTP API (/api/v1/), documented at /api/v1/openapi.json. Thin: every rule is in
 services and selectors; this module maps HTTP to them and errors to JSON."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from django.conf import settings
@@ -15,11 +15,18 @@ from ninja.security import HttpBearer
 from orgs.api import router as org_router
 from orgs.errors import NotFound, ServiceError, error_code
 from orgs.models import ApiToken
+from orgs.permissions import Can, membership_require
 from orgs.services import token_authenticate
 
-from . import services, storage
+from . import retention, services, storage
 from .models import Artifact, Version
-from .selectors import artifact_audience, artifact_get_visible, artifact_list, version_get
+from .selectors import (
+    artifact_audience,
+    artifact_get_visible,
+    artifact_list,
+    artifacts_trashed,
+    version_get,
+)
 from .uploads import upload_from_request
 
 
@@ -300,7 +307,7 @@ def artifact_patch(request, artifact_id: str, payload: ArtifactPatch):
     is shared with, or `pinned` (exempt from retention; the author or an admin) — all or
     nothing; never the bytes of a version."""
     artifact = _artifact_for_token(request, artifact_id)
-    changes = payload.dict(exclude_none=True)
+    changes = payload.model_dump(exclude_none=True)
     with transaction.atomic():
         if changes.pop("pinned", None) is not None:
             artifact = services.artifact_pin(
@@ -341,6 +348,88 @@ def version_restore(request, artifact_id: str, number: int):
     artifact = _artifact_for_token(request, artifact_id)
     version = services.version_restore(user=request.auth.user, artifact=artifact, number=number)
     return Status(201, _push_out(artifact, version, []))
+
+
+# --- Retention and the trash (org admins) --------------------------------------------------
+
+
+class PreviewArtifact(Schema):
+    id: str
+    title: str
+    author: str | None
+    last_version_at: datetime
+    shared: bool
+    trashed_at: datetime | None
+
+
+class PreviewPrune(Schema):
+    id: str
+    title: str
+    versions: list[int]
+
+
+class PreviewCounts(Schema):
+    notify: int
+    expire: int
+    prune_versions: int
+    purge: int
+
+
+class RetentionPreview(Schema):
+    as_of: datetime
+    counts: PreviewCounts
+    notify: list[PreviewArtifact]  # authors to be told now
+    expire: list[PreviewArtifact]  # to the trash
+    prune: list[PreviewPrune]  # versions beyond the K most recent
+    purge: list[PreviewArtifact]  # trash older than the grace period: purged for good
+
+
+class TrashedOut(Schema):
+    id: str
+    title: str
+    author: str | None
+    latest_version: int
+    trashed_at: datetime
+    trashed_by: str | None  # null: the retention policy
+    purge_after: datetime
+
+
+@api.get("/org/retention/preview", response={200: RetentionPreview, **ERRORS}, tags=["org"])
+def retention_preview(request, as_of: datetime | None = None):
+    """Exactly what the retention policy would do now, or at `as_of` (admins)."""
+    org = request.auth.organization
+    membership_require(request.auth.user, org, Can.MANAGE_ORG)
+    return retention.retention_preview(org, as_of)
+
+
+@api.get("/org/trash", response={200: list[TrashedOut], **ERRORS}, tags=["org"])
+def trash_list(request):
+    """Deleted and expired artifacts, restorable until `purge_after` (admins)."""
+    org = request.auth.organization
+    membership_require(request.auth.user, org, Can.DELETE_ANY)
+    return [trashed_out(a) for a in artifacts_trashed(org)[:500]]
+
+
+@api.post("/org/trash/{artifact_id}/restore", response={200: ArtifactOut, **ERRORS}, tags=["org"])
+def trash_restore(request, artifact_id: str):
+    """Bring an artifact back from the trash, with its versions and shares (admins)."""
+    artifact = services.artifact_trash_restore(
+        user=request.auth.user, organization=request.auth.organization, artifact_id=artifact_id
+    )
+    return _artifact_out(artifact)
+
+
+def trashed_out(artifact: Artifact) -> dict:
+    grace = timedelta(days=artifact.organization.retention_grace_days)
+    return {
+        "id": artifact.pk,
+        "title": artifact.title,
+        "author": artifact.author.email if artifact.author else None,
+        "latest_version": artifact.latest_version,
+        "trashed_at": artifact.trashed_at,
+        "trashed_by": artifact.trashed_by.email if artifact.trashed_by else None,
+        "purge_after": artifact.trashed_at + grace,
+    }
 
 
 def source_response(request, artifact: Artifact, version: Version):

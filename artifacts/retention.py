@@ -14,12 +14,14 @@ then the trash (invisible to all, restorable by an admin) for `retention_grace_d
 the purge of its rows; its blobs go once no version refers to them (`blobs_collect`).
 """
 
+import fcntl
 import logging
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import (
     BooleanField,
     Count,
@@ -412,6 +414,28 @@ def retention_enforce(
     as_of = as_of or timezone.now()
     orgs = [organization] if organization else Organization.objects.order_by("pk").iterator()
     report = Report()
+    with _one_run_at_a_time_on_sqlite():
+        _enforce(report, orgs, as_of, dry_run, batch_size, progress)
+    return report
+
+
+@contextmanager
+def _one_run_at_a_time_on_sqlite():
+    """SQLite has one writer: two runs alternating batches starve each other past the busy
+    timeout. There a second run waits for the first (then finds nothing left to do); on
+    PostgreSQL runs share the work through SKIP LOCKED."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with open(f"{connection.settings_dict['NAME']}.retention-lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _enforce(report, orgs, as_of, dry_run, batch_size, progress) -> None:
     for org in orgs:
         plan = retention_plan(org, as_of)
         if dry_run:
@@ -423,7 +447,6 @@ def retention_enforce(
     if not dry_run:
         report.blobs = blobs_collect(batch_size=batch_size, progress=progress)
         report.receipts, report.notifications = housekeeping(timezone.now())
-    return report
 
 
 def plan_counts(plan: Plan) -> Report:
@@ -433,3 +456,61 @@ def plan_counts(plan: Plan) -> Report:
         pruned=plan.prune.count(),
         purged=plan.purge.count(),
     )
+
+
+PREVIEW_ROWS = 50
+
+
+def retention_preview(organization: Organization, as_of: datetime | None = None) -> dict:
+    """What a run at `as_of` would do to the org: counts, and the first rows of each kind
+    (the same querysets the run uses). For the admin console and the org API."""
+    plan = retention_plan(organization, as_of)
+    counts = plan_counts(plan)
+
+    def artifacts(qs, limit=PREVIEW_ROWS) -> list[dict]:
+        rows = qs.annotate(shared=_is_shared()).select_related("author").order_by("updated_at")
+        return [
+            {
+                "id": a.pk,
+                "title": a.title,
+                "author": a.author.email if a.author else None,
+                "last_version_at": a.updated_at,
+                "shared": a.shared,
+                "trashed_at": a.trashed_at,
+            }
+            for a in rows[:limit]
+        ]
+
+    pruned: dict[str, dict] = {}
+    for version in plan.prune.select_related("artifact")[: PREVIEW_ROWS * 10]:
+        entry = pruned.setdefault(
+            version.artifact_id,
+            {"id": version.artifact_id, "title": version.artifact.title, "versions": []},
+        )
+        entry["versions"].append(version.number)
+    return {
+        "as_of": plan.as_of,
+        "counts": {
+            "notify": counts.notified,
+            "expire": counts.expired,
+            "prune_versions": counts.pruned,
+            "purge": counts.purged,
+        },
+        "notify": artifacts(plan.notify),
+        "expire": artifacts(plan.expire),
+        "prune": list(pruned.values())[:PREVIEW_ROWS],
+        "purge": artifacts(plan.purge),
+    }
+
+
+def artifact_expires_at(artifact: Artifact) -> datetime | None:
+    """When the org's policy will move the artifact to the trash; None if never."""
+    org = artifact.organization
+    if artifact.pinned or artifact.trashed_at is not None:
+        return None
+    shared = artifact.visibility == Visibility.ORG or artifact.shares.exists()
+    days = org.retention_shared_days if shared else org.retention_unshared_days
+    if days is None:
+        return None
+    base = max(artifact.updated_at, artifact.restored_at or artifact.updated_at)
+    return base + timedelta(days=days)

@@ -439,6 +439,14 @@ def artifact_trash_restore(*, user, organization: Organization, artifact_id: str
     return artifact
 
 
+def can_pin(user, artifact: Artifact) -> bool:
+    try:
+        _require_author_or_admin(user, artifact, "pin")
+    except Forbidden:
+        return False
+    return True
+
+
 def artifact_pin(*, user, artifact: Artifact, pinned: bool) -> Artifact:
     """Pinned: exempt from the org's retention policy. The author or an admin."""
     _require_author_or_admin(user, artifact, "pin")

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import views, views_retention
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -17,4 +17,6 @@ urlpatterns = [
     path("a/<str:artifact_id>/v/<int:number>/restore", views.restore, name="restore"),
     path("a/<str:artifact_id>/settings", views.settings_update, name="artifact-settings"),
     path("a/<str:artifact_id>/delete", views.delete, name="artifact-delete"),
+    path("a/<str:artifact_id>/keep", views.keep, name="artifact-keep"),
+    path("org/<slug:slug>/admin/retention/", views_retention.retention, name="org-retention"),
 ]

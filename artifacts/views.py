@@ -19,6 +19,7 @@ from . import services, storage
 from .api import artifact_url, source_response
 from .grants import grant_mint, grant_url
 from .models import Format, Visibility
+from .retention import artifact_expires_at
 from .selectors import (
     artifact_audience,
     artifact_get_visible,
@@ -134,6 +135,8 @@ def viewer(request, artifact_id, number=None):
         if number is None
         else "",
         "is_author": artifact.author_id == request.user.pk,
+        "can_keep": services.can_pin(request.user, artifact),
+        "expires_at": artifact_expires_at(artifact),
         "audience": artifact_audience(artifact),
         "org_groups": artifact.organization.groups.order_by("slug"),
         "visibilities": Visibility.choices,
@@ -300,6 +303,20 @@ def settings_update(request, artifact_id):
             groups=request.POST.getlist("groups") if "share_form" in request.POST else None,
         )
         messages.success(request, "Saved.")
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    return redirect(artifact_url(artifact))
+
+
+@login_required
+@require_POST
+def keep(request, artifact_id):
+    """Pin against retention (or let the policy apply again): the author or an admin."""
+    artifact = _visible_or_404(request, artifact_id)
+    try:
+        services.artifact_pin(
+            user=request.user, artifact=artifact, pinned=request.POST.get("pinned") == "1"
+        )
     except ServiceError as exc:
         messages.error(request, exc.message)
     return redirect(artifact_url(artifact))

@@ -11,6 +11,7 @@ from .audit import audit_csv_response, audit_event_dict
 from .permissions import Can, membership_require
 from .selectors import audit_events
 from .services import (
+    RETENTION,
     group_create,
     group_delete,
     group_members_set,
@@ -38,6 +39,12 @@ class SettingsOut(Schema):
     default_group: str | None  # slug of the group new artifacts are shared with
     auto_join_domains: list[str]
     auto_join_role: str
+    # Retention policy (SPEC §6); null keeps forever.
+    retention_unshared_days: int | None
+    retention_shared_days: int | None
+    retention_keep_versions: int | None
+    retention_notice_days: int
+    retention_grace_days: int
 
 
 class SettingsPatch(Schema):
@@ -50,6 +57,12 @@ class SettingsPatch(Schema):
     default_group: str | None = None  # a group slug; "" for none
     auto_join_domains: list[str] | None = None  # [] turns auto-join off
     auto_join_role: Literal["viewer", "member"] | None = None
+    # Days after the last version; null: keep forever (absent: unchanged).
+    retention_unshared_days: int | None = None
+    retention_shared_days: int | None = None
+    retention_keep_versions: int | None = None  # null: keep every version
+    retention_notice_days: int | None = None
+    retention_grace_days: int | None = None
 
 
 class MemberOut(Schema):
@@ -130,6 +143,7 @@ def _settings_out(org) -> dict:
         "default_group": org.default_group.slug if org.default_group else None,
         "auto_join_domains": org.auto_join_domain_list,
         "auto_join_role": org.auto_join_role,
+        **{name: getattr(org, name) for name in RETENTION},
     }
 
 
@@ -142,8 +156,11 @@ def settings_get(request):
 
 @router.patch("/settings", response=SettingsOut)
 def settings_patch(request, payload: SettingsPatch):
-    """Change toggles (admins and owners; audited)."""
+    """Change toggles and the retention policy (admins and owners; audited)."""
     changes = payload.model_dump(exclude_none=True)
+    for name, value in payload.model_dump(exclude_unset=True).items():
+        if name in RETENTION and value is None:  # an explicit null: keep forever
+            changes[name] = ""
     if "auto_join_domains" in changes:
         changes["auto_join_domains"] = ",".join(changes["auto_join_domains"])
     org = org_settings_update(

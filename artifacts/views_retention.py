@@ -1,0 +1,76 @@
+"""The org admin's retention page: the policy, its preview at any date, and the trash."""
+
+from datetime import datetime, time
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from orgs.errors import ServiceError
+from orgs.services import RETENTION, org_settings_update
+from orgs.views import _org_for_admin
+
+from .api import trashed_out
+from .retention import retention_preview
+from .selectors import artifacts_trashed
+from .services import artifact_trash_restore
+
+TRASH_ROWS = 200
+POLICY_LABELS = {
+    "retention_unshared_days": "Delete unshared artifacts this many days after their last version",
+    "retention_shared_days": "Delete shared artifacts this many days after their last version",
+    "retention_keep_versions": "Keep at most this many versions of each artifact",
+    "retention_notice_days": "Tell authors this many days before their artifact expires",
+    "retention_grace_days": "Keep deleted artifacts restorable in the trash for (days)",
+}
+
+
+def _preview_moment(value: str) -> datetime | None:
+    """A date from the form ("2027-01-31") as the end of that day; None for now/invalid."""
+    try:
+        day = datetime.strptime(value, "%Y-%m-%d").date()  # noqa: DTZ007 (made aware below)
+    except ValueError:
+        return None
+    return timezone.make_aware(datetime.combine(day, time.max))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def retention(request, slug):
+    org, _ = _org_for_admin(request, slug)
+    if request.method == "POST":
+        try:
+            if request.POST.get("form") == "policy":
+                org_settings_update(
+                    organization=org,
+                    actor=request.user,
+                    **{name: request.POST.get(name, "").strip() for name in RETENTION},
+                )
+                messages.success(request, "Retention policy saved.")
+            elif request.POST.get("form") == "restore":
+                restored = artifact_trash_restore(
+                    user=request.user,
+                    organization=org,
+                    artifact_id=request.POST.get("artifact", ""),
+                )
+                messages.success(request, f"Restored “{restored.title}”.")
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+        return redirect("org-retention", slug=org.slug)
+    on = request.GET.get("on", "")
+    as_of = _preview_moment(on)
+    if on and as_of is None:
+        messages.error(request, "Preview date: use YYYY-MM-DD.")
+    context = {
+        "org": org,
+        "preview": retention_preview(org, as_of),
+        "preview_date": on if as_of else "",
+        "trash": [trashed_out(a) for a in artifacts_trashed(org)[:TRASH_ROWS]],
+        "policy": [
+            (name, label, getattr(org, name), RETENTION[name][2])
+            for name, label in POLICY_LABELS.items()
+        ],
+    }
+    return render(request, "artifacts/retention.html", context)
