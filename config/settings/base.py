@@ -232,6 +232,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "data_folder_in": str(DATA_DIR / "broker"),
         "data_folder_out": str(DATA_DIR / "broker"),
         "processed_folder": str(DATA_DIR / "broker-done"),
+        "control_folder": str(DATA_DIR / "broker-control"),  # else ./control in the cwd
     }
 )
 CELERY_TASK_IGNORE_RESULT = True

@@ -24,7 +24,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, no_worker=False, **options):
         data = settings.DATA_DIR
-        for sub in ("broker", "broker-done"):
+        for sub in ("broker", "broker-done", "broker-control"):
             (data / sub).mkdir(parents=True, exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
         call_command("createcachetable", verbosity=0)
