@@ -4,8 +4,10 @@ from django.contrib import admin
 from django.urls import include, path
 
 from artifacts.api import api
+from config.health import health
 
 urlpatterns = [
+    path("_/health", health, name="health"),
     path("", include("artifacts.urls")),
     path("", include("orgs.urls")),
     path("api/v1/", api.urls),

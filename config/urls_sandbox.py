@@ -3,8 +3,10 @@
 from django.urls import path, re_path
 
 from artifacts import views_sandbox
+from config.health import health
 
 urlpatterns = [
+    path("_/health", health, name="sandbox-health"),
     path("g/<str:grant>/", views_sandbox.content, name="sandbox-content"),
     re_path(r"^.*$", views_sandbox.not_here),
 ]

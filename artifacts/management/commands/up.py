@@ -27,7 +27,6 @@ class Command(BaseCommand):
         for sub in ("broker", "broker-done", "broker-control"):
             (data / sub).mkdir(parents=True, exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
-        call_command("createcachetable", verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         password = self._demo_login()
 

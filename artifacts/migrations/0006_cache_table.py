@@ -1,0 +1,15 @@
+"""The database cache table (sandbox grants live there, settings CACHES["grants"]), made by
+`migrate` so that no deployment can forget `createcachetable`."""
+
+from django.core.management import call_command
+from django.db import migrations
+
+
+def create_cache_tables(apps, schema_editor):
+    call_command("createcachetable", database=schema_editor.connection.alias, verbosity=0)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("artifacts", "0005_retention")]
+
+    operations = [migrations.RunPython(create_cache_tables, migrations.RunPython.noop)]
