@@ -100,13 +100,20 @@ def etag_for(sha256: str, variant: str = "") -> str:
 
 
 def bytes_response(request, *, name: str, etag: str, content_type: str) -> HttpResponse:
-    """Streams a stored file (never loads it whole) with a strong ETag."""
+    """A stored file with a strong ETag, never loaded whole: handed to nginx by
+    X-Accel-Redirect when ARTIFACTS_ACCEL_REDIRECT is set (the view has authorised the
+    request; nginx sends the bytes), streamed by Django otherwise."""
     if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
         response = HttpResponseNotModified()
         response["ETag"] = etag
         return response
-    blobs = storage.blob_storage()
-    response = FileResponse(blobs.open(name, "rb"), content_type=content_type)
-    response["Content-Length"] = str(blobs.size(name))
+    if settings.ARTIFACTS_ACCEL_REDIRECT:
+        response = HttpResponse(content_type=content_type)
+        # nginx's internal location re-applies every header of this response (deploy/).
+        response["X-Accel-Redirect"] = settings.ARTIFACTS_ACCEL_REDIRECT + name
+    else:
+        blobs = storage.blob_storage()
+        response = FileResponse(blobs.open(name, "rb"), content_type=content_type)
+        response["Content-Length"] = str(blobs.size(name))
     response["ETag"] = etag
     return response

@@ -255,6 +255,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 # --- Artifacts ---------------------------------------------------------------------------
 ARTIFACTS_MAX_BYTES = 16 * 1024 * 1024
 ARTIFACTS_GRANT_TTL = 120  # seconds to *start* a load in the sandbox (SPEC §4.4)
+# Behind nginx: the URL prefix of its `internal` location over the blob folder (e.g.
+# "/_blobs/", deploy/nginx/artifacts.conf). Set, Django authorises and nginx sends bytes.
+ARTIFACTS_ACCEL_REDIRECT = os.environ.get("ARTIFACTS_ACCEL_REDIRECT", "")
 
 # --- Logging: grants are redacted from request lines (SPEC §4.4) -------------------------
 LOGGING = {
