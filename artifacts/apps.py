@@ -12,3 +12,7 @@ class ArtifactsConfig(AppConfig):
         from .services import shares_drop_for_removed_member
 
         member_removed.connect(shares_drop_for_removed_member, dispatch_uid="artifacts-shares")
+
+        from . import authz
+
+        authz.connect()  # what invalidates cached sandbox decisions

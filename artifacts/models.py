@@ -164,3 +164,15 @@ class Share(models.Model):
 
     def __str__(self):
         return f"{self.artifact_id} with {self.user_id or self.group_id}"
+
+
+class AuthzGeneration(models.Model):
+    """A counter per user, org and artifact, bumped by every change that can revoke access
+    to an artifact (artifacts.authz): cached sandbox decisions are keyed by it. A table, not
+    a cache entry, so that no eviction can ever bring an old counter back."""
+
+    key = models.CharField(max_length=80, primary_key=True)
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.key}={self.value}"

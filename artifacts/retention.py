@@ -38,7 +38,7 @@ from django.utils import timezone
 from orgs.audit import audit_record
 from orgs.models import AuditEvent, Notification, Organization
 
-from . import storage
+from . import authz, storage
 from .models import Artifact, Blob, PushReceipt, Share, Version, Visibility
 
 logger = logging.getLogger(__name__)
@@ -261,6 +261,7 @@ def _expire_batch(plan: Plan, size: int) -> int:
         Artifact.objects.filter(pk__in=ids, trashed_at__isnull=True).update(
             trashed_at=plan.as_of, trashed_by=None
         )
+        authz.bump("artifact", *ids)  # cached sandbox decisions about them are void
         _audit(org, "artifact.expire", rows, grace_days=org.retention_grace_days)
         grace_end = plan.as_of + timedelta(days=org.retention_grace_days)
         notices = Notification.objects.bulk_create(
@@ -306,6 +307,7 @@ def _prune_batch(plan: Plan, size: int) -> int:
             return 0
         ids = [r["pk"] for r in locked]
         doomed = plan.prune.filter(artifact_id__in=ids)
+        authz.bump("artifact", *ids)
         numbers: dict[str, list[int]] = {}
         for artifact_id, number in doomed.values_list("artifact_id", "number"):
             numbers.setdefault(artifact_id, []).append(number)

@@ -19,7 +19,7 @@ from orgs.errors import Conflict, Forbidden, Invalid, NotFound, UnsupportedType
 from orgs.models import Notification, Organization
 from orgs.permissions import Can, membership_require, role_can
 
-from . import storage
+from . import authz, storage
 from .models import Artifact, Blob, Format, PushReceipt, Share, Version, Visibility
 from .render import RENDER_SYNC_LIMIT
 from .scan import warnings_scan
@@ -399,6 +399,7 @@ def artifact_delete(*, user, artifact: Artifact) -> None:
         )
         if not trashed:  # deleted meanwhile (a double click, a retention run)
             raise NotFound()
+        authz.bump("artifact", artifact.pk)  # a bulk update sends no signal
         audit_record(
             organization=artifact.organization,
             actor=user,

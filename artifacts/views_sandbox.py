@@ -24,11 +24,11 @@ def content(request, grant):
     if request.headers.get("Sec-Fetch-Dest") != "iframe" or request.method not in ("GET", "HEAD"):
         return not_here_response()
     try:
-        artifact, version = grant_redeem(grant)
+        access = grant_redeem(grant)
     except ServiceError:  # not found, or the org turned artifacts off
         return not_here_response()
-    sha256 = version.blob_id
-    if artifact.format == Format.MARKDOWN:
+    sha256 = access.sha256
+    if access.format == Format.MARKDOWN:
         if not storage.rendered_exists(sha256):
             services.blob_render_request(sha256)
             return HttpResponse(RENDERING_PAGE, status=202, content_type="text/html; charset=utf-8")
@@ -47,7 +47,7 @@ def content(request, grant):
             content_type="text/html; charset=utf-8",
         )
         # Set on 304s too: a revalidation updates the cached headers, CSP included.
-        response.sandbox_scripts = artifact.scripts_allowed
+        response.sandbox_scripts = access.scripts_allowed
     return response
 
 
