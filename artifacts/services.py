@@ -65,9 +65,9 @@ def _store_upload(upload) -> list[str]:
     storage.blob_store(sha256=upload.sha256, fileobj=upload)
     if upload.format == Format.MARKDOWN:
         if upload.size <= RENDER_SYNC_LIMIT:
-            from .tasks import blob_render
+            from .tasks import blob_render_now
 
-            blob_render(upload.sha256)
+            blob_render_now(upload.sha256)
         return []
     upload.seek(0)
     return warnings_scan(iter(lambda: upload.read(storage.CHUNK), b""))
@@ -106,8 +106,21 @@ def _version_create(*, artifact: Artifact, sha256: str, size: int, user, message
 
 
 def _render_later(artifact: Artifact, upload) -> None:
-    if artifact.format == Format.MARKDOWN and upload.size > RENDER_SYNC_LIMIT:
-        transaction.on_commit(lambda: blob_render_request(upload.sha256))
+    """After the commit: big Markdown is rendered (then compressed); the rest compressed."""
+    sha256, markdown = upload.sha256, artifact.format == Format.MARKDOWN
+    if markdown and upload.size > RENDER_SYNC_LIMIT:
+        transaction.on_commit(lambda: blob_render_request(sha256))
+    else:
+        transaction.on_commit(lambda: _compress_later(sha256, markdown))
+
+
+def _compress_later(sha256: str, markdown: bool) -> None:
+    from .tasks import blob_compress
+
+    try:
+        blob_compress.delay(sha256, markdown=markdown)
+    except Exception:  # a broker outage costs the variants, never the push
+        logger.exception("could not queue the compression of blob %s", sha256)
 
 
 def blob_render_request(sha256: str) -> None:

@@ -84,6 +84,10 @@ def sandbox_headers_apply(response: HttpResponse, *, scripts: bool) -> HttpRespo
     response["Cross-Origin-Opener-Policy"] = "same-origin"
     response["Cross-Origin-Resource-Policy"] = "same-origin"
     response["Cache-Control"] = "private, no-cache"
+    if response.status_code in (200, 304):
+        # Every response may differ by encoding (precompressed variants); nothing else
+        # varies, the session cookie least of all (the sandbox never reads one).
+        response["Vary"] = "Accept-Encoding"
     return response
 
 

@@ -9,8 +9,7 @@ from . import storage
 logger = logging.getLogger(__name__)
 
 
-@shared_task
-def blob_render(sha256: str) -> None:
+def blob_render_now(sha256: str) -> None:
     """Render a Markdown blob to its sanitised page, once per blob (idempotent)."""
     from .render import markdown_render
 
@@ -19,6 +18,21 @@ def blob_render(sha256: str) -> None:
     with storage.blob_open(sha256) as fh:
         source = fh.read().decode("utf-8")
     storage.rendered_store(sha256, markdown_render(source))
+
+
+@shared_task
+def blob_render(sha256: str) -> None:
+    """A big Markdown blob, rendered in the background, then its page compressed."""
+    blob_render_now(sha256)
+    blob_compress(sha256, markdown=True)
+
+
+@shared_task
+def blob_compress(sha256: str, markdown: bool = False) -> None:
+    """The gzip and brotli variants of what the sandbox serves for a blob (idempotent)."""
+    from .compress import served_name, variants_make
+
+    variants_make(served_name(sha256, markdown))
 
 
 @shared_task

@@ -6,6 +6,7 @@ from django.http import HttpResponse
 from orgs.errors import ServiceError
 
 from . import services, storage
+from .compress import served_name, variant_pick
 from .grants import grant_redeem
 from .models import Format
 from .serving import bytes_response, etag_for, not_here_response
@@ -28,26 +29,25 @@ def content(request, grant):
     except ServiceError:  # not found, or the org turned artifacts off
         return not_here_response()
     sha256 = access.sha256
-    if access.format == Format.MARKDOWN:
-        if not storage.rendered_exists(sha256):
-            services.blob_render_request(sha256)
-            return HttpResponse(RENDERING_PAGE, status=202, content_type="text/html; charset=utf-8")
-        response = bytes_response(
-            request,
-            name=storage.rendered_name(sha256),
-            etag=etag_for(sha256, "md"),
-            content_type="text/html; charset=utf-8",
-        )
-        response.sandbox_scripts = False  # always, for Markdown (SPEC §2.7)
-    else:
-        response = bytes_response(
-            request,
-            name=storage.blob_name(sha256),
-            etag=etag_for(sha256),
-            content_type="text/html; charset=utf-8",
-        )
-        # Set on 304s too: a revalidation updates the cached headers, CSP included.
-        response.sandbox_scripts = access.scripts_allowed
+    markdown = access.format == Format.MARKDOWN
+    if markdown and not storage.rendered_exists(sha256):
+        services.blob_render_request(sha256)
+        return HttpResponse(RENDERING_PAGE, status=202, content_type="text/html; charset=utf-8")
+    name, encoding = variant_pick(
+        served_name(sha256, markdown), request.headers.get("Accept-Encoding", "")
+    )
+    response = bytes_response(
+        request,
+        name=name,
+        # Strong ETags differ per representation: the Markdown page, each encoding.
+        etag=etag_for(sha256, "-".join(filter(None, ["md" if markdown else "", encoding]))),
+        content_type="text/html; charset=utf-8",
+    )
+    if encoding:
+        response["Content-Encoding"] = encoding
+    # Set on 304s too: a revalidation updates the cached headers, CSP included. Markdown
+    # never runs script (SPEC §2.7).
+    response.sandbox_scripts = access.scripts_allowed and not markdown
     return response
 
 
