@@ -11,6 +11,7 @@ from ninja import File, Form, NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.files import UploadedFile
 from ninja.security import HttpBearer
+from ninja.throttling import SimpleRateThrottle
 
 from orgs.api import router as org_router
 from orgs.errors import NotFound, ServiceError, error_code
@@ -35,11 +36,32 @@ class BearerToken(HttpBearer):
         return token_authenticate(token)
 
 
+class TokenRateThrottle(SimpleRateThrottle):
+    """ARTIFACTS_API_RATE requests per token (e.g. "600/m"), counted in the shared cache so
+    that every node counts together; 429 with Retry-After beyond it. With Redis down it
+    lets requests through (the cache misses) rather than refuse work."""
+
+    scope = "token"
+
+    def get_rate(self) -> str:
+        return settings.ARTIFACTS_API_RATE
+
+    def allow_request(self, request) -> bool:
+        self.rate = self.get_rate()  # read per request: settings may change
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request)
+
+    def get_cache_key(self, request) -> str | None:
+        token = getattr(request, "auth", None)
+        return f"throttle:token:{token.pk}" if isinstance(token, ApiToken) else None
+
+
 api = NinjaAPI(
     title="Org artifact server",
     version="1",
     description="Push self-contained HTML or Markdown pages; share them inside your organisation.",
     auth=BearerToken(),
+    throttle=[TokenRateThrottle()],
     urls_namespace="api",
 )
 

@@ -258,6 +258,9 @@ ARTIFACTS_GRANT_TTL = 120  # seconds to *start* a load in the sandbox (SPEC §4.
 # Behind nginx: the URL prefix of its `internal` location over the blob folder (e.g.
 # "/_blobs/", deploy/nginx/artifacts.conf). Set, Django authorises and nginx sends bytes.
 ARTIFACTS_ACCEL_REDIRECT = os.environ.get("ARTIFACTS_ACCEL_REDIRECT", "")
+# API requests per token ("N/s", "N/m", "N/h"); sign-in is limited per address by allauth
+# (ACCOUNT_RATE_LIMITS, its defaults: e.g. 10 failed sign-ins a minute per address).
+ARTIFACTS_API_RATE = os.environ.get("ARTIFACTS_API_RATE", "600/m")
 
 # --- Logging: grants are redacted from request lines (SPEC §4.4) -------------------------
 LOGGING = {

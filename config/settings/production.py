@@ -43,6 +43,9 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 USE_X_FORWARDED_HOST = False
+# Behind nginx every request comes from 127.0.0.1: sign-in rate limits per address must read
+# the client from the X-Forwarded-For entry our own proxy added (allauth).
+ALLAUTH_TRUSTED_PROXY_COUNT = int(os.environ.get("ARTIFACTS_TRUSTED_PROXIES", "1"))
 
 FILE_UPLOAD_TEMP_DIR.mkdir(parents=True, exist_ok=True)
 
