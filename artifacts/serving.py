@@ -3,7 +3,7 @@
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.http import FileResponse, HttpResponse, HttpResponseNotModified
+from django.http import HttpResponse, HttpResponseNotModified, StreamingHttpResponse
 from django.template.loader import render_to_string
 
 from . import storage
@@ -111,13 +111,13 @@ def bytes_response(request, *, name: str, etag: str, content_type: str) -> HttpR
         response = HttpResponseNotModified()
         response["ETag"] = etag
         return response
-    if settings.ARTIFACTS_ACCEL_REDIRECT:
+    if settings.ARTIFACTS_ACCEL_REDIRECT and storage.on_local_disk():
         response = HttpResponse(content_type=content_type)
         # nginx's internal location re-applies every header of this response (deploy/).
         response["X-Accel-Redirect"] = settings.ARTIFACTS_ACCEL_REDIRECT + name
     else:
-        blobs = storage.blob_storage()
-        response = FileResponse(blobs.open(name, "rb"), content_type=content_type)
-        response["Content-Length"] = str(blobs.size(name))
+        chunks, size = storage.stored_stream(name)
+        response = StreamingHttpResponse(chunks, content_type=content_type)
+        response["Content-Length"] = str(size)
     response["ETag"] = etag
     return response

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, storages
+from storages.backends.s3 import S3Storage
 
 CHUNK = 64 * 1024
 BLOB_MODE = 0o644  # readable by a front web server serving X-Accel-Redirect
@@ -64,8 +65,48 @@ class BlobStorage(FileSystemStorage):
         return True
 
 
+class S3BlobStorage(S3Storage):
+    """Blobs on S3-compatible object storage (STORAGES["blobs"], see settings): the same
+    content-addressed names; an upload is written once, under its final name, by S3's own
+    atomic PUT (no reader ever sees part of an object)."""
+
+    def get_available_name(self, name, max_length=None):
+        return name
+
+
 def blob_storage():
     return storages["blobs"]
+
+
+def on_local_disk() -> bool:
+    """Blobs in a folder that nginx can read (X-Accel-Redirect), not in object storage."""
+    return isinstance(blob_storage(), FileSystemStorage)
+
+
+def stored_stream(name: str) -> tuple[Iterator[bytes], int]:
+    """(chunks, size) of a stored file, read as it is sent: never held whole. From S3 the
+    object's body streams straight through (django-storages' File would download it all
+    before the first byte)."""
+    blobs = blob_storage()
+    if isinstance(blobs, S3BlobStorage):
+        obj = blobs.bucket.Object(blobs._normalize_name(name)).get()
+        return obj["Body"].iter_chunks(CHUNK), obj["ContentLength"]
+
+    def chunks():
+        with blobs.open(name, "rb") as fh:
+            yield from iter(lambda: fh.read(CHUNK), b"")
+
+    return chunks(), blobs.size(name)
+
+
+def signed_url(name: str, *, seconds: int = 60, **response_headers) -> str | None:
+    """A short-lived URL of the object in object storage (None on local disk), for
+    downloads that are safe to send elsewhere: S3 can set only a few response headers
+    (ResponseContentType, ResponseContentDisposition...), never the sandbox's CSP."""
+    blobs = blob_storage()
+    if not isinstance(blobs, S3BlobStorage):
+        return None
+    return blobs.url(name, parameters=response_headers, expire=seconds)
 
 
 def blob_name(sha256: str) -> str:
@@ -76,29 +117,26 @@ def rendered_name(sha256: str) -> str:
     return f"rendered/{sha256[:2]}/{sha256}.html"
 
 
-def file_sha256(fileobj) -> tuple[str, int]:
-    digest, size = hashlib.sha256(), 0
-    for chunk in iter(lambda: fileobj.read(CHUNK), b""):
-        digest.update(chunk)
-        size += len(chunk)
-    return digest.hexdigest(), size
-
-
 def blob_store(*, sha256: str, fileobj) -> None:
     """Store the bytes under their sha256 and verify what landed. Raises on a mismatch."""
     storage = blob_storage()
     name = blob_name(sha256)
-    if storage.exists(name):
-        with storage.open(name, "rb") as existing:
-            if file_sha256(existing)[0] == sha256:
-                return  # already stored whole (the rename is atomic)
+    if storage.exists(name) and _stored_sha256(name) == sha256:
+        return  # already stored whole (a rename or a PUT is atomic)
     fileobj.seek(0)
     storage.save(name, fileobj if isinstance(fileobj, File) else File(fileobj))
-    with storage.open(name, "rb") as stored:
-        landed = file_sha256(stored)[0]
+    landed = _stored_sha256(name)
     if landed != sha256:
         storage.delete(name)
         raise OSError(f"blob {sha256} failed verification after write (got {landed})")
+
+
+def _stored_sha256(name: str) -> str:
+    digest = hashlib.sha256()
+    chunks, _ = stored_stream(name)
+    for chunk in chunks:
+        digest.update(chunk)
+    return digest.hexdigest()
 
 
 def blob_open(sha256: str):

@@ -86,6 +86,9 @@ class ApiClient:
             base_url=f"{url}/api/v1",
             headers={"Authorization": f"Bearer {token}", "User-Agent": "artifact-cli"},
             timeout=httpx.Timeout(timeout, connect=10.0),
+            # Source downloads may redirect to object storage (a short-lived signed URL;
+            # httpx drops the Authorization header on the way to another origin).
+            follow_redirects=True,
         )
 
     @classmethod

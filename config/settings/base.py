@@ -139,6 +139,21 @@ STORAGES = {
     },
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+if ARTIFACTS_S3_BUCKET := os.environ.get("ARTIFACTS_S3_BUCKET", ""):
+    # Blobs on S3-compatible object storage (django-storages); credentials from the usual
+    # AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the instance's role).
+    STORAGES["blobs"] = {
+        "BACKEND": "artifacts.storage.S3BlobStorage",
+        "OPTIONS": {
+            "bucket_name": ARTIFACTS_S3_BUCKET,
+            "endpoint_url": os.environ.get("ARTIFACTS_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("ARTIFACTS_S3_REGION") or None,
+            "location": os.environ.get("ARTIFACTS_S3_PREFIX", "blobs"),
+            "default_acl": None,  # private objects; downloads use short-lived signed URLs
+            "querystring_expire": 60,
+            "max_memory_size": 1024 * 1024,  # a file opened whole spills to disk past 1 MiB
+        },
+    }
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
