@@ -30,6 +30,10 @@ for _name, _url in (
         raise ImproperlyConfigured(f"{_name} must be an https:// URL in production, not {_url!r}.")
 
 DEBUG = False
+# Rotation: the old key(s), comma-separated, keep sessions and signatures valid meanwhile.
+SECRET_KEY_FALLBACKS = [
+    k for k in os.environ.get("DJANGO_SECRET_KEY_FALLBACKS", "").split(",") if k
+]
 # __Host-: the browser refuses these cookies unless Secure, host-only and Path=/, so no
 # other host (the sandbox included) can ever set or receive them.
 SESSION_COOKIE_NAME = "__Host-sessionid"
