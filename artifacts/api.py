@@ -53,7 +53,9 @@ class TokenRateThrottle(SimpleRateThrottle):
 
     def get_cache_key(self, request) -> str | None:
         token = getattr(request, "auth", None)
-        return f"throttle:token:{token.pk}" if isinstance(token, ApiToken) else None
+        # The secret's hash, not the row id: ids come back after a database is recreated,
+        # and a shared Redis would still hold the old counts.
+        return f"throttle:token:{token.token_hash[:32]}" if isinstance(token, ApiToken) else None
 
 
 api = NinjaAPI(

@@ -15,9 +15,11 @@ from redis.exceptions import ConnectionError, TimeoutError
 logger = logging.getLogger(__name__)
 
 _OUTAGE = (ConnectionError, TimeoutError)
-# What each call answers while Redis is away: a miss, or "not done".
+# What each call answers while Redis is away: a miss, or "not done" — except add(), which
+# answers "added": callers use it as a lock or a once-marker (allauth's rate limiter locks
+# with it), and a lock nobody can take would refuse every sign-in. Fail open, not shut.
 _FALLBACK = {
-    "add": False,
+    "add": True,
     "get": None,
     "set": None,
     "touch": False,

@@ -24,6 +24,8 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not memory, so that subprocesses of the suite can open the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(_TMP / "test.sqlite3")}
 TEST_TMP = _TMP
-CELERY_TASK_ALWAYS_EAGER = True
+# Tasks run in the test's own process, except in the real workers some tests start
+# (tests/retention/test_celery_worker.py), which consume a real Redis broker.
+CELERY_TASK_ALWAYS_EAGER = os.environ.get("ARTIFACTS_TEST_EAGER", "1") == "1"
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 WHITENOISE_USE_FINDERS = True  # app static files served in tests, as after collectstatic

@@ -2,78 +2,13 @@
 storage, as behind a load balancer: whatever one node hands out or revokes, the other
 honours on its next request. Nothing a node needs lives in another node's memory."""
 
-import re
-import socket
-import subprocess
-import sys
-import time
-
-import httpx
 import pytest
 
 from orgs.models import Role
 from orgs.services import member_add, org_create, token_create
-from tests import subproc
-from tests.liveserver import ROOT
+from tests.nodes import APP, PAGE, Node, grant_of, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-APP = "localhost:8000"  # the public names both nodes serve, as behind a load balancer
-SANDBOX = "usercontent.localhost:8000"
-PAGE = b"<!doctype html><title>two nodes</title><p>one page, two nodes</p>"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Node:
-    def __init__(self, **env):
-        self.port = _free_port()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi"],
-            cwd=ROOT,
-            env=subproc.env(
-                GUNICORN_BIND=f"127.0.0.1:{self.port}",
-                GUNICORN_WORKERS="2",
-                GUNICORN_ACCESS_LOG="/dev/null",
-                ARTIFACTS_APP_URL=f"http://{APP}",
-                ARTIFACTS_SANDBOX_URL=f"http://{SANDBOX}",
-                **env,
-            ),
-        )
-        self.base = f"http://127.0.0.1:{self.port}"
-        for _ in range(150):
-            try:
-                if httpx.get(f"{self.base}/_/health", headers={"Host": APP}).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError("node did not start")
-
-    def client(self, cookies=None) -> httpx.Client:
-        return httpx.Client(base_url=self.base, headers={"Host": APP}, cookies=cookies)
-
-    def sandbox(self, grant_url: str) -> httpx.Response:
-        path = grant_url.split(SANDBOX, 1)[1]
-        return httpx.get(
-            f"{self.base}{path}", headers={"Host": SANDBOX, "Sec-Fetch-Dest": "iframe"}
-        )
-
-    def api(self, token: str, method: str, path: str, headers=None, **kwargs) -> httpx.Response:
-        return httpx.request(
-            method,
-            f"{self.base}/api/v1{path}",
-            headers={"Host": APP, "Authorization": f"Bearer {token}", **(headers or {})},
-            **kwargs,
-        )
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(10)
 
 
 @pytest.fixture
@@ -106,28 +41,6 @@ def nodes():
         node.stop()
 
 
-def _sign_in(node: Node, email: str, password: str) -> httpx.Client:
-    client = node.client()
-    client.get("/accounts/login/")
-    response = client.post(
-        "/accounts/login/",
-        data={
-            "login": email,
-            "password": password,
-            "csrfmiddlewaretoken": client.cookies["csrftoken"],
-        },
-        headers={"Referer": f"http://{APP}/accounts/login/"},
-    )
-    assert response.status_code == 302, response.text[:300]
-    return client
-
-
-def _grant(client: httpx.Client, artifact_id: str) -> str:
-    page = client.get(f"/a/{artifact_id}/")
-    assert page.status_code == 200
-    return re.search(r'<iframe[^>]*\ssrc="([^"]+)"', page.text).group(1)
-
-
 def test_a_grant_minted_on_one_node_is_honoured_and_revoked_on_the_other(people, nodes):
     a, b = nodes(), nodes()
     pushed = a.api(
@@ -139,11 +52,11 @@ def test_a_grant_minted_on_one_node_is_honoured_and_revoked_on_the_other(people,
     )
     assert pushed.status_code == 201
     artifact_id = pushed.json()["id"]
-    bob_on_a = _sign_in(a, "bob@example.com", "pw-bob-node")
+    bob_on_a = sign_in(a, "bob@example.com", "pw-bob-node")
     bob_on_b = b.client(cookies=bob_on_a.cookies)  # the same session, on the other node
     # Minted on A, served by B; minted on B, served by A (twice: the second from the cache).
-    from_a = _grant(bob_on_a, artifact_id)
-    from_b = _grant(bob_on_b, artifact_id)
+    from_a = grant_of(bob_on_a, artifact_id)
+    from_b = grant_of(bob_on_b, artifact_id)
     for node, url in ((b, from_a), (a, from_b), (b, from_a), (a, from_b)):
         response = node.sandbox(url)
         assert response.status_code == 200 and response.content == PAGE
@@ -160,8 +73,8 @@ def test_logout_on_one_node_ends_the_session_on_the_other(people, nodes):
     artifact_id = a.api(
         people["ann@example.com"], "POST", "/artifacts", files={"file": ("p.html", PAGE)}
     ).json()["id"]
-    ann_on_a = _sign_in(a, "ann@example.com", "pw-ann-node")
-    url = _grant(ann_on_a, artifact_id)
+    ann_on_a = sign_in(a, "ann@example.com", "pw-ann-node")
+    url = grant_of(ann_on_a, artifact_id)
     assert b.sandbox(url).status_code == 200
     ann_on_b = b.client(cookies=ann_on_a.cookies)
     ann_on_b.post(
