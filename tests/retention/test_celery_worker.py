@@ -120,6 +120,40 @@ def people():
     return {u.email: token_create(user=u, organization=org, name="t")[1] for u in (admin, ann)}
 
 
+def test_the_embedded_default_enforces_on_its_folder_broker(people, tmp_path):
+    """No Redis at all: `up` runs the same worker and beat on a folder broker."""
+    env = {"ARTIFACTS_DATA_DIR": str(tmp_path), "ARTIFACTS_RETENTION_EVERY": "1"}
+    for folder in ("broker", "broker-done", "broker-control"):
+        (tmp_path / folder).mkdir()
+    node = Node(REDIS_URL="", **env)
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--beat",
+            "--pool=solo",
+            "--loglevel=warning",
+        ],
+        cwd=ROOT,
+        env=subproc.env(ARTIFACTS_TEST_EAGER="0", REDIS_URL="", **env),
+    )
+    try:
+        pushed = node.api(
+            people["ann@example.com"], "POST", "/artifacts", files={"file": ("p.html", PAGE)}
+        )
+        artifact_id = pushed.json()["id"]
+        _expire_at_once(node, people["admin@example.com"])
+        _until(lambda: _trashed(artifact_id), 30, "the folder broker's worker did not enforce")
+    finally:
+        worker.terminate()
+        node.stop()
+        worker.wait(20)
+
+
 def _expire_at_once(node: Node, admin_token: str):
     response = node.api(admin_token, "PATCH", "/org/settings", json={"retention_unshared_days": 0})
     assert response.status_code == 200, response.text
