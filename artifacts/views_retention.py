@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods
 
 from orgs.errors import ServiceError
 from orgs.services import RETENTION, org_settings_update
-from orgs.views import _org_for_admin
+from orgs.views import org_for_admin
 
 from .api import trashed_out
 from .retention import retention_preview
@@ -39,7 +39,7 @@ def _preview_moment(value: str) -> datetime | None:
 @login_required
 @require_http_methods(["GET", "POST"])
 def retention(request, slug):
-    org, _ = _org_for_admin(request, slug)
+    org, _ = org_for_admin(request, slug)
     if request.method == "POST":
         try:
             if request.POST.get("form") == "policy":

@@ -77,7 +77,7 @@ def _int_or_zero(value: str | None) -> int:
     return int(value) if value and value.isdigit() else 0  # 0 matches nothing: a 404-like error
 
 
-def _org_for_admin(request, slug: str):
+def org_for_admin(request, slug: str):
     """The org if the user may administer it: 404 for outsiders, 403 for lower roles."""
     org = Organization.objects.filter(slug=slug).first()
     if org is None:
@@ -95,7 +95,7 @@ def _org_for_admin(request, slug: str):
 @require_http_methods(["GET", "POST"])
 def console(request, slug):
     """The org admin console: toggles and members."""
-    org, membership = _org_for_admin(request, slug)
+    org, membership = org_for_admin(request, slug)
     if request.method == "POST":
         try:
             if request.POST.get("form") == "settings":
@@ -177,7 +177,7 @@ def console(request, slug):
 @login_required
 def audit(request, slug):
     """The audit log with filters, 100 a page, and CSV/JSON export of the filtered log."""
-    org, _ = _org_for_admin(request, slug)
+    org, _ = org_for_admin(request, slug)
     filters = {k: request.GET.get(k, "").strip() for k in ("action", "actor")}
     events = audit_events(org, action=filters["action"] or None, actor=filters["actor"] or None)
     export = request.GET.get("format")
