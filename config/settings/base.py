@@ -96,6 +96,7 @@ DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'db.sqlite3'}",
         conn_max_age=60,
+        conn_health_checks=True,  # after a database restart, stale connections are replaced
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
