@@ -1,13 +1,14 @@
-"""Cached sandbox authorisation: every request is still checked, most in two queries.
+"""Cached sandbox authorisation: every request is still checked, most in one query.
 
 The full check of a grant (session alive and this user's, auth hash current, user active,
 membership, role, visibility, toggles, MFA, the version still there) costs six queries. Its
 outcome is kept in the shared cache (Redis in production) under a key that holds the
-*generations* of the user, the org and the artifact, read from the database before the
-check runs. Every change that can revoke access bumps one of those generations in the same
-transaction (signals below, and explicit calls where rows change by bulk update), so a
-decision taken before the change is never found again: correct on every node at once, and
-when Redis forgets or is down the full check simply runs.
+*generations* of the user, the org and the artifact, read from the database with the grant
+itself (artifacts.grants), before the check runs. Every change that can revoke access
+bumps one of those generations in the same transaction (signals below, and explicit calls
+where rows change by bulk update), so a decision taken before the change is never found
+again: correct on every node at once, and when Redis forgets or is down the full check
+simply runs.
 """
 
 import hashlib
@@ -38,17 +39,6 @@ class Access:
     version_number: int
     sha256: str
     session_expires: float  # epoch seconds: past it, the full check runs again
-
-
-def _keys(user_id: int, org_id: int, artifact_id: str) -> list[str]:
-    return [f"user:{user_id}", f"org:{org_id}", f"artifact:{artifact_id}"]
-
-
-def generations(user_id: int, org_id: int, artifact_id: str) -> str:
-    """One query. Missing counters read as 0 (nothing bumped yet)."""
-    keys = _keys(user_id, org_id, artifact_id)
-    found = dict(AuthzGeneration.objects.filter(key__in=keys).values_list("key", "value"))
-    return ".".join(str(found.get(key, 0)) for key in keys)
 
 
 def decision_key(session_key: str, user_id: int, artifact_id: str, number: int, gens: str) -> str:

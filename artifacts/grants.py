@@ -1,7 +1,7 @@
 """Sandbox grants: opaque tokens that let one browser session load one version in the sandbox.
 
-A grant is 256 random bits recorded in the "grants" cache (the database: shared by every
-web process, and independent of Redis), bound to user, session, artifact, version and
+A grant is 256 random bits, recorded (as its sha256) in the database: shared by every web
+process, and independent of Redis. It is bound to user, session, artifact, version and
 blob, and valid for ARTIFACTS_GRANT_TTL seconds to start a load. It carries no data a
 page's script could read. Redeeming it re-checks everything, so logout, removal,
 deactivation and unsharing take effect on the very next sandbox request.
@@ -11,51 +11,49 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import timedelta
+from functools import cache
 from importlib import import_module
 
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.sessions.backends.base import SessionBase
-from django.core.cache import caches
+from django.db import connection
+from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from orgs.errors import NotFound
 
 from . import authz
 from .authz import Access
-from .models import Artifact, Version
+from .models import Artifact, AuthzGeneration, SandboxGrant, Version
 from .selectors import artifact_get_visible
 
 
-@dataclass(frozen=True)
-class Grant:
-    user_id: int
-    sealed_session_key: bytes  # see _seal: a cache dump must not yield live sessions
-    artifact_id: str
-    version_number: int
-    sha256: str
-    organization_id: int = 0  # for the decision cache (artifacts.authz); 0: not cached
-
-
-def _key(token: str) -> str:
-    # The cache holds a hash of the token, so a cache dump does not yield usable URLs.
-    return "grant:" + hashlib.sha256(token.encode()).hexdigest()
+def _hash(token: str) -> str:
+    # The table holds a hash of the token, so a database dump does not yield usable URLs.
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _seal(token: str, data: bytes) -> bytes:
     """XOR with a keystream derived from the token, which is never stored: only the holder
-    of the grant URL can recover the session key from the cache entry."""
+    of the grant URL can recover the session key from the row."""
     stream = hashlib.shake_256(b"grant-session:" + token.encode()).digest(len(data))
     return bytes(a ^ b for a, b in zip(data, stream, strict=True))
 
 
 def grant_mint(*, user, session_key: str, artifact: Artifact, version: Version) -> str:
     token = secrets.token_urlsafe(32)
-    sealed = _seal(token, session_key.encode())
-    grant = Grant(
-        user.pk, sealed, artifact.pk, version.number, version.blob_id, artifact.organization_id
+    SandboxGrant.objects.create(
+        token_hash=_hash(token),
+        user_id=user.pk,
+        organization_id=artifact.organization_id,
+        artifact_id=artifact.pk,
+        version_number=version.number,
+        sha256=version.blob_id,
+        sealed_session_key=_seal(token, session_key.encode()),
+        expires_at=timezone.now() + timedelta(seconds=settings.ARTIFACTS_GRANT_TTL),
     )
-    caches["grants"].set(_key(token), grant, timeout=settings.ARTIFACTS_GRANT_TTL)
     return token
 
 
@@ -67,30 +65,71 @@ def _session_store(session_key: str) -> SessionBase:
     return import_module(settings.SESSION_ENGINE).SessionStore(session_key)
 
 
+@cache
+def _grant_sql() -> str:
+    """The grant and the three generations its cached decision depends on, in one query.
+    Raw, and built once: compiling the ORM's version of it cost more than running it."""
+    grant, gen = SandboxGrant._meta.db_table, AuthzGeneration._meta.db_table
+
+    def generation(prefix: str, column: str) -> str:
+        return (
+            f"COALESCE((SELECT value FROM {gen} WHERE key = '{prefix}:' || "  # noqa: S608
+            f"CAST(g.{column} AS TEXT)), 0)"
+        )
+
+    return (
+        "SELECT g.user_id, g.organization_id, g.artifact_id, g.version_number, g.sha256, "  # noqa: S608 (names from the models)
+        f"g.sealed_session_key, {generation('user', 'user_id')}, "
+        f"{generation('org', 'organization_id')}, {generation('artifact', 'artifact_id')} "
+        f"FROM {grant} g WHERE g.token_hash = %s AND g.expires_at > %s"
+    )
+
+
+@dataclass(frozen=True)
+class _Grant:
+    user_id: int
+    organization_id: int
+    artifact_id: str
+    version_number: int
+    sha256: str
+    sealed_session_key: bytes
+    gen_user: int
+    gen_org: int
+    gen_artifact: int
+
+
+def _grant_get(token: str) -> _Grant | None:
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(_grant_sql(), [_hash(token), now])
+        row = cursor.fetchone()
+    return None if row is None else _Grant(*row)
+
+
 def grant_redeem(token: str) -> Access:
     """What a grant still entitles its user to see, or NotFound. Checked in full, or found
     among the decisions of the shared cache that no change has invalidated since
-    (artifacts.authz): two queries instead of seven."""
-    grant = caches["grants"].get(_key(token)) if 20 <= len(token) <= 64 else None
-    if not isinstance(grant, Grant):
+    (artifacts.authz). One query reads the grant with the generations its decision
+    depends on; with the decision cached, that is all the database sees."""
+    if not 20 <= len(token) <= 64:
         raise NotFound()
-    session_key = _seal(token, grant.sealed_session_key).decode("ascii", "replace")
-    key = None
-    if grant.organization_id:
-        gens = authz.generations(grant.user_id, grant.organization_id, grant.artifact_id)
-        key = authz.decision_key(
-            session_key, grant.user_id, grant.artifact_id, grant.version_number, gens
-        )
-        access = authz.decision_get(key)
-        if access is not None and access.sha256 == grant.sha256:
-            return access
+    grant = _grant_get(token)
+    if grant is None:
+        raise NotFound()
+    session_key = bytes(_seal(token, bytes(grant.sealed_session_key))).decode("ascii", "replace")
+    gens = f"{grant.gen_user}.{grant.gen_org}.{grant.gen_artifact}"
+    key = authz.decision_key(
+        session_key, grant.user_id, grant.artifact_id, grant.version_number, gens
+    )
+    access = authz.decision_get(key)
+    if access is not None and access.sha256 == grant.sha256:
+        return access
     access = _check(grant, session_key)
-    if key is not None:
-        authz.decision_set(key, access)
+    authz.decision_set(key, access)
     return access
 
 
-def _check(grant: Grant, session_key: str) -> Access:
+def _check(grant: _Grant, session_key: str) -> Access:
     # SECURITY: the app session must still be alive, still be this user's and still carry
     # the user's current auth hash (as django.contrib.auth.get_user checks): logging out
     # or changing the password revokes every grant minted in that session.

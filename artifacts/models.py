@@ -176,3 +176,22 @@ class AuthzGeneration(models.Model):
 
     def __str__(self):
         return f"{self.key}={self.value}"
+
+
+class SandboxGrant(models.Model):
+    """One grant (artifacts.grants): the sha256 of its token, never the token; what it
+    lets one session load; until when a load may start. Plain ids, not foreign keys:
+    redeeming re-checks user, membership and artifact anyway, and a row outlives nothing
+    (expired ones are deleted by the retention run's housekeeping)."""
+
+    token_hash = models.CharField(max_length=64, primary_key=True)
+    user_id = models.BigIntegerField()
+    organization_id = models.BigIntegerField()
+    artifact_id = models.CharField(max_length=32)
+    version_number = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    sealed_session_key = models.BinaryField()  # see grants._seal
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return f"grant for {self.artifact_id} v{self.version_number}"

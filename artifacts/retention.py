@@ -39,7 +39,7 @@ from orgs.audit import audit_record
 from orgs.models import AuditEvent, Notification, Organization
 
 from . import authz, storage
-from .models import Artifact, Blob, PushReceipt, Share, Version, Visibility
+from .models import Artifact, Blob, PushReceipt, SandboxGrant, Share, Version, Visibility
 
 logger = logging.getLogger(__name__)
 
@@ -415,7 +415,9 @@ def blobs_collect(*, batch_size: int = BATCH, progress: Progress | None = None) 
 
 
 def housekeeping(now: datetime) -> tuple[int, int]:
-    """Idempotency receipts and read notices past their time (small tables, one DELETE)."""
+    """Idempotency receipts, read notices and sandbox grants past their time (small tables,
+    one DELETE each)."""
+    SandboxGrant.objects.filter(expires_at__lt=now).delete()
     receipts, _ = PushReceipt.objects.filter(created_at__lt=now - RECEIPT_TTL).delete()
     notices, _ = Notification.objects.filter(
         read_at__isnull=False, read_at__lt=now - NOTIFICATION_TTL

@@ -3,7 +3,7 @@
 What the app keeps in this cache (rate-limit counters, "render already queued" markers)
 may be lost: a Redis outage must cost that, not every request. Reads then miss, writes
 do nothing, and each failure is logged; the next call tries Redis again, so service comes
-back with Redis. Sandbox grants, which must not be lost, live in the "grants" cache.
+back with Redis. Sandbox grants, which must not be lost, live in the database.
 """
 
 import functools

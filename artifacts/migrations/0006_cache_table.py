@@ -1,5 +1,5 @@
-"""The database cache table (sandbox grants live there, settings CACHES["grants"]), made by
-`migrate` so that no deployment can forget `createcachetable`."""
+"""The database cache table (the default cache without Redis: rate limits, cached sandbox
+decisions), made by `migrate` so that no deployment can forget `createcachetable`."""
 
 from django.core.management import call_command
 from django.db import migrations

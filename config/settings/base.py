@@ -108,8 +108,7 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 _DATABASE_CACHE = {
     "BACKEND": "django.core.cache.backends.db.DatabaseCache",
     "LOCATION": "cache",
-    # The default cap (300) would cull live grants at random under normal use;
-    # culling removes expired entries first, and grants expire in two minutes.
+    # The default cap (300) would cull cached sandbox decisions at random under normal use.
     "OPTIONS": {"MAX_ENTRIES": 1_000_000},
 }
 CACHES = {
@@ -124,9 +123,6 @@ CACHES = {
         if REDIS_URL
         else _DATABASE_CACHE
     ),
-    # Sandbox grants must be seen by every web process and must not vanish with Redis:
-    # always the database.
-    "grants": _DATABASE_CACHE,
 }
 
 STORAGES = {

@@ -3,7 +3,7 @@ failure, grants after a password change, app files on the sandbox, background re
 
 import json
 
-from django.core.cache import cache, caches
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
@@ -63,18 +63,19 @@ def test_a_password_change_revokes_grants_of_other_sessions(personas):
     assert sandbox_get(url).status_code == 404
 
 
-def test_the_cache_holds_neither_the_grant_nor_the_session_key(member):
-    from artifacts.grants import _key, grant_url
+def test_the_database_holds_neither_the_grant_nor_the_session_key(member):
+    from artifacts.grants import grant_url
+    from artifacts.models import SandboxGrant
 
     artifact_id = member.push().json()["id"]
     url = frame_src(member.client.get(f"/a/{artifact_id}/"))
     token = url.rstrip("/").rsplit("/", 1)[1]
     assert url == grant_url(token)
-    stored = caches["grants"].get(_key(token))
+    stored = SandboxGrant.objects.get(artifact_id=artifact_id)
     session_key = member.client.session.session_key
-    assert token not in _key(token)
-    assert session_key not in repr(stored)
-    assert session_key.encode() not in stored.sealed_session_key
+    row = repr(list(SandboxGrant.objects.filter(pk=stored.pk).values_list()))
+    assert token not in row and session_key not in row
+    assert session_key.encode() not in bytes(stored.sealed_session_key)
 
 
 def test_app_static_files_are_not_served_on_the_sandbox_host(db):
