@@ -1,18 +1,32 @@
 """Retention purge rate on PostgreSQL: `manage.py enforce_retention` against a raw SQL DELETE
-of the same rows, in one run, at several sizes (SPEC §8, issue 6).
+of the same rows, at several sizes (SPEC §6 and §8, issue 6).
 
     .venv/bin/python bench/bench_retention.py [--sizes 10000,50000,100000] [--batch-size 500]
+                                              [--runs 3]
 
-Each size is N versions across N/10 artifacts of one org, all in the trash for longer than
-the grace period. The enforcement (a subprocess, as the periodic task or the command runs
-it) deletes them in batches with one `artifact.purge` audit event per artifact; its peak
-RSS is read from the process itself. Then the same rows are made again and deleted with two
-plain DELETE statements in one transaction. Needs PostgreSQL: DATABASE_URL (default
-postgres://postgres@127.0.0.1:5432/bench_retention, created if missing).
+Each size is N versions across N/10 artifacts of one org (10 versions each, over a handful
+of shared blobs), all in the trash for longer than the org's grace period; the rows are
+made with bulk_create, then ANALYZEd. Then, for each run:
+
+- A, the enforcement: `manage.py enforce_retention --org bench` in a subprocess, as an
+  operator or the periodic task runs it (PostgreSQL through DATABASE_URL, DEBUG off as in
+  production, blobs in a temporary ARTIFACTS_DATA_DIR). It deletes the rows in batches with
+  one `artifact.purge` audit event per artifact; the bench checks that every row is gone
+  and that each artifact has exactly one event. Timed from spawn to exit; "net" subtracts
+  the same command run on an empty trash (interpreter, Django start-up, the counts and the
+  blob collector: everything but the purge itself). Peak RSS of that process measured by
+  /usr/bin/time (GNU time).
+- B, the floor: the same rows (same ids) are made again and deleted with two plain DELETE
+  statements (versions, then artifacts) in one transaction, from this process.
+
+Medians over the runs. DATABASE_URL defaults to
+postgres://postgres@127.0.0.1:5432/bench_retention (created if missing; its artifact,
+version, audit and notification tables are emptied at each size).
 """
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -20,22 +34,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+PYTHON = str(ROOT / ".venv/bin/python")
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench_retention"
+ORG = "bench"
 VERSIONS_PER_ARTIFACT = 10
-
-# The command in a fresh process: its run time (without interpreter and Django start-up,
-# about 1.5 s here) and the process's own peak RSS (KiB).
-MEASURED = """
-import resource, sys, time
-sys.path.insert(0, ".")
-import django
-django.setup()
-from django.core.management import call_command
-started = time.perf_counter()
-call_command("enforce_retention", "--org", "bench", "--batch-size", sys.argv[1])
-print("RUN_SECONDS", time.perf_counter() - started)
-print("PEAK_RSS_KIB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-"""
+BLOBS = 5
+GRACE_DAYS = 30
+CHUNK = 2000  # artifacts per bulk_create
 
 
 def database_create(url: str) -> None:
@@ -56,128 +61,220 @@ def setup_django(env: dict) -> None:
     django.setup()
 
 
-def make_trash(versions: int) -> int:
-    """N versions over N/10 artifacts, trashed 60 days ago; returns the artifact count."""
+def tables_empty() -> None:
+    from django.db import connection
+
+    from artifacts.models import Artifact, AuthzGeneration, PushReceipt, Share, Version
+    from orgs.models import AuditEvent, Notification
+
+    models = (PushReceipt, Share, Version, Artifact, AuditEvent, Notification, AuthzGeneration)
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {', '.join(m._meta.db_table for m in models)}")
+
+
+def org_get():
+    from orgs.models import Organization
+
+    org, _ = Organization.objects.update_or_create(
+        slug=ORG,
+        defaults={
+            "name": "Bench",
+            "retention_grace_days": GRACE_DAYS,
+            "retention_unshared_days": None,
+            "retention_shared_days": None,
+            "retention_keep_versions": None,
+        },
+    )
+    return org
+
+
+def trash_make(versions: int) -> list[str]:
+    """Empty tables, then N versions over N/10 artifacts trashed twice the grace period
+    ago (the same ids for a given N); returns the artifact ids."""
     from datetime import timedelta
 
     from django.db import connection
     from django.utils import timezone
 
     from artifacts.models import Artifact, Blob, Version
-    from orgs.models import Organization
 
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE artifacts_pushreceipt, artifacts_share, artifacts_version, "
-            "artifacts_artifact, orgs_auditevent, orgs_notification CASCADE"
-        )
-    org, _ = Organization.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
-    blob, _ = Blob.objects.get_or_create(sha256="b" * 64, defaults={"size": 1000})
-    count = versions // VERSIONS_PER_ARTIFACT
-    trashed = timezone.now() - timedelta(days=60)
-    for start in range(0, count, 2000):
+    tables_empty()
+    org = org_get()
+    blobs = [
+        Blob.objects.get_or_create(sha256=f"{n:064x}", defaults={"size": 1000})[0]
+        for n in range(BLOBS)
+    ]
+    ids = [f"bench-{n:08d}" for n in range(versions // VERSIONS_PER_ARTIFACT)]
+    trashed = timezone.now() - timedelta(days=2 * GRACE_DAYS)
+    for start in range(0, len(ids), CHUNK):
         artifacts = Artifact.objects.bulk_create(
             Artifact(
+                id=pk,
                 organization=org,
-                title=f"bench {n}",
+                title=f"bench {pk}",
                 format="html",
                 latest_version=VERSIONS_PER_ARTIFACT,
                 trashed_at=trashed,
             )
-            for n in range(start, min(start + 2000, count))
+            for pk in ids[start : start + CHUNK]
         )
         Version.objects.bulk_create(
-            Version(artifact=a, number=v, blob=blob, size=1000)
-            for a in artifacts
-            for v in range(1, VERSIONS_PER_ARTIFACT + 1)
+            (
+                Version(artifact=a, number=n, blob=blobs[(i + n) % BLOBS], size=1000)
+                for i, a in enumerate(artifacts)
+                for n in range(1, VERSIONS_PER_ARTIFACT + 1)
+            ),
+            batch_size=5000,
         )
-    return count
+    with connection.cursor() as cursor:  # autocommit: VACUUM may run
+        cursor.execute(
+            f"VACUUM ANALYZE {Artifact._meta.db_table}, {Version._meta.db_table}, "
+            f"{Blob._meta.db_table}"
+        )
+    return ids
 
 
-def counts() -> tuple[int, int, int]:
+def enforce(env: dict, batch_size: int) -> tuple[float, int, str]:
+    """`manage.py enforce_retention` in its own process: (seconds, peak RSS KiB, stdout).
+
+    The peak comes from /usr/bin/time, not from wait4() here: a child spawned by this
+    (large) process inherits its RSS high-water mark through the fork and exec."""
+    command = [PYTHON, "manage.py", "enforce_retention", "--org", ORG, "--batch-size"]
+    with tempfile.NamedTemporaryFile() as peak, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        result = subprocess.run(
+            ["/usr/bin/time", "-o", peak.name, "-f", "%M", *command, str(batch_size)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+        )
+        seconds = time.perf_counter() - started
+        if result.returncode:
+            err.seek(0)
+            raise RuntimeError(f"enforce_retention failed:\n{result.stdout}{err.read().decode()}")
+        peak_kib = int(Path(peak.name).read_text().split()[-1])
+    return seconds, peak_kib, result.stdout
+
+
+def purge_check(ids: list[str], stdout: str) -> None:
+    """Every row gone; exactly one `artifact.purge` event per artifact, one run event."""
     from artifacts.models import Artifact, Version
     from orgs.models import AuditEvent
 
-    return (
-        Artifact.objects.count(),
-        Version.objects.count(),
-        AuditEvent.objects.filter(action="artifact.purge").count(),
-    )
+    assert f"purged {len(ids)} artifacts" in stdout, stdout
+    assert not Artifact.objects.exists(), "artifacts left behind"
+    assert not Version.objects.exists(), "versions left behind"
+    events = AuditEvent.objects.filter(organization__slug=ORG, action="artifact.purge")
+    targets = list(events.values_list("target", flat=True))
+    assert len(targets) == len(ids), f"{len(targets)} purge events for {len(ids)} artifacts"
+    assert set(targets) == set(ids), "purge events for the wrong artifacts"
+    assert events.filter(details__versions=VERSIONS_PER_ARTIFACT).count() == len(ids)
+    runs = AuditEvent.objects.filter(organization__slug=ORG, action="retention.run")
+    assert [r.details["purged"] for r in runs] == [len(ids)], "not one retention.run event"
 
 
-def enforce(env: dict, batch_size: int) -> tuple[float, int]:
-    result = subprocess.run(
-        [str(ROOT / ".venv/bin/python"), "-c", MEASURED, str(batch_size)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    seconds = float(result.stdout.rsplit("RUN_SECONDS", 1)[1].split()[0])
-    peak = int(result.stdout.rsplit("PEAK_RSS_KIB", 1)[1].split()[0])
-    return seconds, peak
+def raw_delete(ids: list[str]) -> float:
+    """Two DELETEs (versions, then artifacts) in one transaction, commit included."""
+    from datetime import timedelta
 
-
-def raw_delete() -> float:
     from django.db import connection, transaction
+    from django.utils import timezone
 
+    from artifacts.models import Artifact, Version
+
+    org = org_get()
+    cutoff = timezone.now() - timedelta(days=org.retention_grace_days)
+    artifacts, versions = Artifact._meta.db_table, Version._meta.db_table
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            "DELETE FROM artifacts_version WHERE artifact_id IN "
-            "(SELECT id FROM artifacts_artifact WHERE trashed_at IS NOT NULL)"
+            f"DELETE FROM {versions} WHERE artifact_id IN "
+            f"(SELECT id FROM {artifacts} WHERE organization_id = %s AND trashed_at <= %s)",
+            [org.pk, cutoff],
         )
-        cursor.execute("DELETE FROM artifacts_artifact WHERE trashed_at IS NOT NULL")
-    return time.perf_counter() - started
+        deleted_versions = cursor.rowcount
+        cursor.execute(
+            f"DELETE FROM {artifacts} WHERE organization_id = %s AND trashed_at <= %s",
+            [org.pk, cutoff],
+        )
+        deleted_artifacts = cursor.rowcount
+    seconds = time.perf_counter() - started
+    assert deleted_artifacts == len(ids), deleted_artifacts
+    assert deleted_versions == len(ids) * VERSIONS_PER_ARTIFACT, deleted_versions
+    return seconds
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", default="10000,50000,100000")
-    parser.add_argument("--batch-size", type=int, default=500)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--sizes", default="10000,50000,100000", help="versions, comma-separated")
+    parser.add_argument("--batch-size", type=int, default=500, help="enforce_retention's")
+    parser.add_argument("--runs", type=int, default=3, help="per size; medians are reported")
     args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
     url = os.environ.get("DATABASE_URL", DEFAULT_URL)
     database_create(url)
     env = {
         **os.environ,
         "DATABASE_URL": url,
         "DJANGO_SETTINGS_MODULE": "config.settings.local",
-        "DJANGO_DEBUG": "false",  # as in production (DEBUG keeps a log of 9000 queries)
+        "DJANGO_DEBUG": "false",  # as in production (DEBUG keeps a log of every query)
         "ARTIFACTS_DATA_DIR": tempfile.mkdtemp(prefix="bench-retention-"),
     }
     env.pop("REDIS_URL", None)
-    subprocess.run(
-        [str(ROOT / ".venv/bin/python"), "manage.py", "migrate", "-v0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
+    subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     setup_django(env)
+
+    # The same command with nothing to purge: start-up, counts, blob collector.
+    tables_empty()
+    org_get()
+    empty = [enforce(env, args.batch_size)[:2] for _ in range(3)]
+    base_seconds = statistics.median(s for s, _ in empty)
+    base_peak = max(p for _, p in empty)
+    print(
+        f"enforce_retention on an empty trash: {base_seconds:.2f} s, "
+        f"peak RSS {base_peak / 1024:.0f} MiB",
+        flush=True,
+    )
+
     rows = []
-    for versions in (int(s) for s in args.sizes.split(",")):
-        artifacts = make_trash(versions)
-        seconds, peak = enforce(env, args.batch_size)
-        left_artifacts, left_versions, events = counts()
-        assert (left_artifacts, left_versions) == (0, 0), "the run left rows behind"
-        assert events == artifacts, f"{events} purge events for {artifacts} artifacts"
-        make_trash(versions)
-        raw = raw_delete()
-        rows.append((versions, artifacts, seconds, raw, peak))
+    for versions in sizes:
+        walls, raws, peaks = [], [], []
+        for run in range(args.runs):
+            started = time.perf_counter()
+            ids = trash_make(versions)
+            made = time.perf_counter() - started
+            seconds, peak, stdout = enforce(env, args.batch_size)
+            purge_check(ids, stdout)
+            trash_make(versions)
+            raw = raw_delete(ids)
+            walls.append(seconds)
+            raws.append(raw)
+            peaks.append(peak)
+            print(
+                f"{versions:>8,} versions, run {run + 1}: made in {made:.1f} s; "
+                f"enforce {seconds:.2f} s (net {seconds - base_seconds:.2f} s), "
+                f"peak RSS {peak / 1024:.0f} MiB; raw DELETE {raw:.2f} s",
+                flush=True,
+            )
+        wall, raw = statistics.median(walls), statistics.median(raws)
+        rows.append((versions, len(ids), wall, wall - base_seconds, raw, max(peaks)))
+
+    print(
+        f"\nbatch size {args.batch_size}, median of {args.runs}; net = minus the empty run "
+        f"({base_seconds:.2f} s, {base_peak / 1024:.0f} MiB)\n"
+    )
+    print(
+        "| versions | artifacts | enforce_retention (net) | versions/s | raw DELETE "
+        "| versions/s | ratio | peak RSS |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for versions, artifacts, wall, net, raw, peak in rows:
         print(
-            f"{versions:>7} versions / {artifacts:>6} artifacts: enforce {seconds:6.2f} s "
-            f"({versions / seconds:8.0f} versions/s, peak RSS {peak / 1024:.0f} MiB), "
-            f"raw DELETE {raw:5.2f} s ({versions / raw:8.0f} versions/s), "
-            f"ratio {seconds / raw:4.1f}×",
-            flush=True,
-        )
-    print("\n| versions | artifacts | enforce_retention | raw DELETE | ratio | peak RSS |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    for versions, artifacts, seconds, raw, peak in rows:
-        print(
-            f"| {versions:,} | {artifacts:,} | {seconds:.2f} s ({versions / seconds:,.0f}/s) "
-            f"| {raw:.2f} s ({versions / raw:,.0f}/s) | {seconds / raw:.1f}× "
-            f"| {peak / 1024:.0f} MiB |"
+            f"| {versions:,} | {artifacts:,} | {wall:.2f} s ({net:.2f} s) "
+            f"| {versions / net:,.0f} | {raw:.2f} s | {versions / raw:,.0f} "
+            f"| {net / raw:.1f}× | {peak / 1024:.0f} MiB |"
         )
 
 
