@@ -355,8 +355,7 @@ def _purge_batch(plan: Plan, size: int) -> int:
         if not rows:
             return 0
         ids = [r["pk"] for r in rows]
-        _rows_delete(ids)
-        authz.bump("artifact", *ids)
+        _rows_delete(ids)  # (no bump: going to the trash bumped them already)
         for row in rows:
             row["extra"] = {
                 "versions": row.pop("latest_version"),

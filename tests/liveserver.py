@@ -1,10 +1,8 @@
 """A real server for black-box tests: gunicorn on its own data dir, set up with the
-operator commands and driven over HTTP only (the browser, CLI and worker tests use it).
+operator commands and driven over HTTP only (the browser and CLI tests use it).
 
-The pieces are usable on their own (tests/retention/test_worker.py adds a redis-server and
-a Celery worker to the same kind of install): `app_env` (the environment of one install),
-`manage` (an operator command), `install` (a fresh data dir), `gunicorn_start` and
-`process_stop`."""
+Its pieces: `app_env` (the environment of one install), `manage` (an operator command),
+`install` (a fresh data dir), `gunicorn_start` and `process_stop`."""
 
 import contextlib
 import os
@@ -29,9 +27,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-_free_port = free_port  # the former name
 
 
 @dataclass
@@ -86,9 +81,6 @@ def manage(env: dict, *args: str) -> str:
     if result.returncode != 0:
         raise AssertionError(f"manage.py {' '.join(args)} failed:\n{result.stderr[-3000:]}")
     return result.stdout
-
-
-_manage = manage  # the former name
 
 
 def install(env: dict) -> None:

@@ -3,7 +3,6 @@ the production gunicorn config, serving the public names of one install, as behi
 balancer. The test must commit its data (`django_db(transaction=True)`)."""
 
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -11,22 +10,16 @@ import time
 import httpx
 
 from tests import subproc
-from tests.liveserver import ROOT
+from tests.liveserver import ROOT, free_port
 
 APP = "localhost:8000"  # the public names both nodes serve, as behind a load balancer
 SANDBOX = "usercontent.localhost:8000"
 PAGE = b"<!doctype html><title>a node</title><p>one page, any node</p>"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class Node:
     def __init__(self, **env):
-        self.port = _free_port()
+        self.port = free_port()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi"],
             cwd=ROOT,

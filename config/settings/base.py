@@ -252,6 +252,9 @@ CELERY_TASK_ACKS_LATE = True
 # Redis down: a push's render request or a notice email gives up in about a second
 # (logged; the push itself stands) instead of hanging the request.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# A worker retries its broker forever (Celery's default gives up after 100 tries, about
+# 46 minutes, and exits, taking the embedded beat, and retention, with it).
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
 # Retention (artifacts.retention), hourly by default; beat runs it (`celery -B`, or one
 # `celery beat` per install), and `up` runs it in its worker.

@@ -7,7 +7,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import ssl
 import subprocess
 import sys
@@ -19,7 +18,7 @@ import httpx
 import pytest
 
 from artifacts.serving import PERMISSIONS_POLICY
-from tests.liveserver import ROOT
+from tests.liveserver import ROOT, free_port
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 # Skipped on a laptop without nginx; never in CI (.ci/run installs it).
@@ -40,12 +39,6 @@ VARIABLES = (
     "LOG_DIR",
 )
 PAGE = b"<!doctype html><title>offloaded</title><p id=marker>served by nginx</p>"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait(url: str, **kwargs) -> None:
@@ -73,7 +66,7 @@ def stack():
     tmp = Path(tempfile.mkdtemp(prefix="artifacts-nginx-"))
     tmp.chmod(0o755)  # nginx's workers (nobody) read the blobs and write their temp files
     data = tmp / "data"
-    port, upstream = _free_port(), _free_port()
+    port, upstream = free_port(), free_port()
     app, sandbox = f"https://localhost:{port}", f"https://usercontent.localhost:{port}"
     env = {
         **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")},
@@ -137,7 +130,7 @@ def stack():
                 "TLS_CERT": tmp / "tls.crt",
                 "TLS_KEY": tmp / "tls.key",
                 "HTTPS_PORT": port,
-                "HTTP_PORT": _free_port(),
+                "HTTP_PORT": free_port(),
                 "LOG_DIR": tmp,
             }
         )
