@@ -76,29 +76,23 @@ def _until(condition, seconds: float, message: str):
     raise AssertionError(message)
 
 
+def _worker(schedule, **env) -> subprocess.Popen:
+    """A real Celery worker with its beat, consuming the broker `env` names."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--beat", "--pool=solo",
+         "--loglevel=warning", "--schedule", str(schedule)],
+        cwd=ROOT,
+        env=subproc.env(ARTIFACTS_TEST_EAGER="0", **env),
+    )  # fmt: skip
+
+
 @pytest.fixture
 def stack(tmp_path):
     """A redis-server, an app node and a worker with its beat (retention every second)."""
     redis = Redis()
     env = {"REDIS_URL": redis.url, "ARTIFACTS_RETENTION_EVERY": "1"}
     node = Node(**env)
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--beat",
-            "--pool=solo",
-            "--loglevel=warning",
-            "--schedule",
-            str(tmp_path / "beat-schedule"),
-        ],
-        cwd=ROOT,
-        env=subproc.env(ARTIFACTS_TEST_EAGER="0", **env),
-    )
+    worker = _worker(tmp_path / "beat-schedule", **env)
     try:
         yield redis, node
     finally:
@@ -126,21 +120,7 @@ def test_the_embedded_default_enforces_on_its_folder_broker(people, tmp_path):
     for folder in ("broker", "broker-done", "broker-control"):
         (tmp_path / folder).mkdir()
     node = Node(REDIS_URL="", **env)
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--beat",
-            "--pool=solo",
-            "--loglevel=warning",
-        ],
-        cwd=ROOT,
-        env=subproc.env(ARTIFACTS_TEST_EAGER="0", REDIS_URL="", **env),
-    )
+    worker = _worker(tmp_path / "beat-schedule", REDIS_URL="", **env)
     try:
         pushed = node.api(
             people["ann@example.com"], "POST", "/artifacts", files={"file": ("p.html", PAGE)}
