@@ -53,12 +53,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # SECURITY: first, so sandbox requests never carry cookies into the stack and every
-    # sandbox response, errors included, leaves with the sandbox headers.
+    # SECURITY: first. Sandbox requests leave here for the sandbox's own small stack,
+    # without cookies, and every sandbox response, errors included, leaves with the
+    # sandbox headers. Everything below is the app host's.
     "artifacts.middleware.SandboxHostMiddleware",
     "artifacts.middleware.ApiJsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "artifacts.middleware.AppStaticFilesMiddleware",  # WhiteNoise, on the app host only
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # the app host's (sandbox requests left)
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

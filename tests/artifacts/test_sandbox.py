@@ -101,6 +101,39 @@ def test_sandbox_ignores_app_cookies(member, shared_artifact):
     assert "Set-Cookie" not in response
 
 
+def test_sandbox_requests_never_reach_the_apps_middleware(member, shared_artifact):
+    """The sandbox has its own stack: a POST without a CSRF token is not refused by the
+    app's CSRF middleware (403) but answered by the sandbox (404), and no session, CSRF
+    or message cookie is ever set, whatever the request carried."""
+    url = open_viewer(member, shared_artifact)
+    path = url.split(SANDBOX_HOST, 1)[1]
+    client = Client(HTTP_HOST=SANDBOX_HOST, enforce_csrf_checks=True)
+    client.cookies["sessionid"] = member.client.cookies["sessionid"].value
+    client.cookies["messages"] = "x"
+    posted = client.post(path, headers={"Sec-Fetch-Dest": "iframe"})
+    assert posted.status_code == 404 and b"Open this in the app" in posted.content
+    assert_sandbox_headers(posted)
+    got = client.get(path, headers={"Sec-Fetch-Dest": "iframe"})
+    assert got.status_code == 200 and not got.cookies
+    assert got.wsgi_request.COOKIES == {}
+    assert not hasattr(got.wsgi_request, "session") and not hasattr(got.wsgi_request, "user")
+
+
+def test_sandbox_gets_https_redirect_and_hsts_like_the_app(member, shared_artifact, settings):
+    url = open_viewer(member, shared_artifact)
+    path = url.split(SANDBOX_HOST, 1)[1]
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_HSTS_SECONDS = 3600
+    client = Client(HTTP_HOST=SANDBOX_HOST)  # a new client loads the middleware anew
+    plain = client.get(path, headers={"Sec-Fetch-Dest": "iframe"})
+    assert plain.status_code == 301 and plain["Location"] == f"https://{SANDBOX_HOST}{path}"
+    assert_sandbox_headers(plain)
+    secure = client.get(path, headers={"Sec-Fetch-Dest": "iframe"}, secure=True)
+    assert secure.status_code == 200
+    assert secure["Strict-Transport-Security"] == "max-age=3600"
+    assert_sandbox_headers(secure, CSP_SCRIPTS)
+
+
 def test_markdown_is_served_rendered_without_scripts(member):
     body = member.push(
         data=b"# Title\n\n<script>alert(1)</script>\n\n| a | b |\n|---|---|\n| 1 | 2 |\n",
