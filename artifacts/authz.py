@@ -8,10 +8,13 @@ itself (artifacts.grants), before the check runs. Every change that can revoke a
 bumps one of those generations in the same transaction (signals below, and explicit calls
 where rows change by bulk update), so a decision taken before the change is never found
 again: correct on every node at once, and when Redis forgets or is down the full check
-simply runs.
+simply runs. Each process also keeps the decisions it used lately, in front of Redis: as
+safe, since the key holds the generations read on this very request, and a warm request
+then costs one query and no round trip to Redis.
 """
 
 import hashlib
+import threading
 import time
 from dataclasses import dataclass
 
@@ -27,6 +30,7 @@ from orgs.models import Group, Membership, Organization
 from .models import Artifact, AuthzGeneration, Share
 
 DECISION_TTL = 300  # seconds; also bounded by the session's own expiry
+LOCAL_MAX = 10_000  # decisions kept per process (about 5 MiB), oldest dropped first
 
 
 @dataclass(frozen=True)
@@ -38,24 +42,40 @@ class Access:
     scripts_allowed: bool
     version_number: int
     sha256: str
-    session_expires: float  # epoch seconds: past it, the full check runs again
+    valid_until: float  # epoch seconds: DECISION_TTL after the check, or the session's end
+
+
+_local: dict[str, Access] = {}
+_local_lock = threading.Lock()  # gthread workers: several threads share _local
+
+
+def _local_put(key: str, access: Access) -> None:
+    with _local_lock:
+        _local[key] = access
+        while len(_local) > LOCAL_MAX:
+            del _local[next(iter(_local))]  # dicts keep insertion order: the oldest
 
 
 def decision_key(session_key: str, user_id: int, artifact_id: str, number: int, gens: str) -> str:
     session = hashlib.sha256(session_key.encode()).hexdigest()[:32]  # never the key itself
-    return f"authz:{user_id}:{session}:{artifact_id}:{number}:{gens}"
+    # "authz2": decisions of an earlier shape, cached before an upgrade, are never read.
+    return f"authz2:{user_id}:{session}:{artifact_id}:{number}:{gens}"
 
 
 def decision_get(key: str) -> Access | None:
-    access = cache.get(key)
-    if isinstance(access, Access) and access.session_expires > time.time():
-        return access
-    return None
+    access = _local.get(key)
+    if access is None:
+        access = cache.get(key)
+        if not isinstance(access, Access):
+            return None
+        _local_put(key, access)
+    return access if access.valid_until > time.time() else None
 
 
 def decision_set(key: str, access: Access) -> None:
-    ttl = min(DECISION_TTL, int(access.session_expires - time.time()))
+    ttl = int(access.valid_until - time.time())
     if ttl > 0:
+        _local_put(key, access)
         cache.set(key, access, timeout=ttl)
 
 

@@ -151,12 +151,12 @@ def _check(grant: _Grant, session_key: str) -> Access:
         scripts_allowed=artifact.scripts_allowed,
         version_number=version.number,
         sha256=version.blob_id,
-        session_expires=_session_expiry(session_key),
+        valid_until=min(time.time() + authz.DECISION_TTL, _session_expiry(session_key)),
     )
 
 
 def _session_expiry(session_key: str) -> float:
-    """When the session row expires (database sessions); else a decision lives its TTL."""
+    """When the session row expires (database sessions); else never, as far as we know."""
     if settings.SESSION_ENGINE == "django.contrib.sessions.backends.db":
         from django.contrib.sessions.models import Session
 
@@ -167,4 +167,4 @@ def _session_expiry(session_key: str) -> float:
         )
         if expires is not None:
             return expires.timestamp()
-    return time.time() + authz.DECISION_TTL
+    return float("inf")

@@ -2,12 +2,15 @@
 shared cache serves the next requests in a bounded number of queries, and every change
 that can revoke access makes the very next request 404, even with the decision cached."""
 
+import time
+
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from artifacts import authz
 from artifacts.models import Artifact, Share
 from artifacts.retention import retention_enforce
 from orgs.models import Role
@@ -169,3 +172,32 @@ def test_a_role_change_is_seen_by_the_cache(personas, org):
     )
     status, queries = _served(url)
     assert status == 200 and queries > WARM_MAX  # checked in full again
+
+
+def _access(**changes) -> authz.Access:
+    fields = dict(
+        artifact_id="a",
+        format="html",
+        scripts_allowed=True,
+        version_number=1,
+        sha256="0" * 64,
+        valid_until=time.time() + 60,
+    )
+    return authz.Access(**{**fields, **changes})
+
+
+def test_each_process_keeps_a_bounded_number_of_decisions(monkeypatch):
+    monkeypatch.setattr(authz, "LOCAL_MAX", 3)
+    monkeypatch.setattr(authz, "_local", {})
+    for i in range(5):
+        authz.decision_set(f"test-bound-{i}", _access())
+    assert list(authz._local) == ["test-bound-2", "test-bound-3", "test-bound-4"]
+    assert authz.decision_get("test-bound-4") is not None
+    # The oldest left this process's memory; the shared cache still has it.
+    assert authz.decision_get("test-bound-0") is not None
+
+
+def test_a_decision_past_its_validity_is_never_used(monkeypatch):
+    monkeypatch.setattr(authz, "_local", {})
+    authz._local["test-stale"] = _access(valid_until=time.time() - 1)
+    assert authz.decision_get("test-stale") is None
