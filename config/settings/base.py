@@ -100,6 +100,19 @@ DATABASES = {
         conn_health_checks=True,  # after a database restart, stale connections are replaced
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The same backend, with a health check that costs no query (config/postgres/base.py).
+    DATABASES["default"]["ENGINE"] = "config.postgres"
+    # Parameters bound by the server, and queries a connection runs often prepared there
+    # (psycopg, after 5 runs): PostgreSQL spent more CPU planning the sandbox's grant
+    # lookup than running it (0.28 ms against 0.12 ms a request). Django turns preparing
+    # off by default for PgBouncer in transaction mode: behind one, set
+    # ARTIFACTS_DB_PREPARE=0 (docs/deploy.md).
+    # https://docs.djangoproject.com/en/6.1/ref/databases/#server-side-parameters-binding
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=True,
+        prepare_threshold=5 if env_bool("ARTIFACTS_DB_PREPARE", default=True) else None,
+    )
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Concurrent pushes wait for the write lock instead of failing at once.
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
