@@ -39,7 +39,16 @@ from orgs.audit import audit_record
 from orgs.models import AuditEvent, Notification, Organization
 
 from . import authz, storage
-from .models import Artifact, Blob, PushReceipt, SandboxGrant, Share, Version, Visibility
+from .models import (
+    Artifact,
+    AuthzGeneration,
+    Blob,
+    PushReceipt,
+    SandboxGrant,
+    Share,
+    Version,
+    Visibility,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -330,8 +339,8 @@ def _rows_delete(artifact_ids: list[str]) -> None:
     """The artifacts and everything that hangs on them, one DELETE per table. Django's
     delete() would first load every version of the batch to cascade by hand: 5000 model
     instances a batch, for rows nothing else refers to (blobs go by the collector)."""
-    receipts, shares, versions, artifacts = (
-        m._meta.db_table for m in (PushReceipt, Share, Version, Artifact)
+    receipts, shares, versions, artifacts, generations = (
+        m._meta.db_table for m in (PushReceipt, Share, Version, Artifact, AuthzGeneration)
     )
     with connection.cursor() as cursor:
         for start in range(0, len(artifact_ids), 500):  # SQLite's limit on parameters
@@ -346,6 +355,13 @@ def _rows_delete(artifact_ids: list[str]) -> None:
                 f"DELETE FROM {artifacts} WHERE id IN ({marks})",  # noqa: S608
             ):
                 cursor.execute(sql, ids)
+            # Their sandbox generations too. Safe: ids are random and never reused, and
+            # what a generation guarded (grants start loads for two minutes, decisions
+            # live five) ended long before the grace period did.
+            cursor.execute(
+                f"DELETE FROM {generations} WHERE key IN ({marks})",  # noqa: S608
+                [f"artifact:{i}" for i in ids],
+            )
 
 
 def _purge_batch(plan: Plan, size: int) -> int:

@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from artifacts import storage
-from artifacts.models import Artifact, Blob, PushReceipt, Share, Version
+from artifacts.models import Artifact, AuthzGeneration, Blob, PushReceipt, Share, Version
 from artifacts.retention import (
     BLOB_LEASE,
     RECEIPT_TTL,
@@ -159,6 +159,9 @@ def test_expired_artifacts_wait_in_the_trash_then_are_purged_with_their_bytes(
     assert not Artifact.objects.filter(pk=artifact.pk).exists()
     assert not Version.objects.filter(blob_id=sha).exists()
     assert _events("artifact.purge") == [artifact.pk]
+    # Its sandbox generation goes too (trashing it had bumped it), others' stay.
+    assert not AuthzGeneration.objects.filter(key=f"artifact:{artifact.pk}").exists()
+    assert AuthzGeneration.objects.filter(key__startswith="org:").exists()
     # The blob goes once its lease is over (real clock: a push may be reusing it right now).
     assert blobs_collect() == 0
     Blob.objects.filter(pk=sha).update(touched_at=timezone.now() - BLOB_LEASE)
