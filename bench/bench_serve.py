@@ -56,18 +56,9 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-CONF = ROOT / "deploy" / "nginx" / "artifacts.conf"
-VARIABLES = (
-    "APP_HOST",
-    "SANDBOX_HOST",
-    "UPSTREAM",
-    "BLOB_ROOT",
-    "TLS_CERT",
-    "TLS_KEY",
-    "HTTPS_PORT",
-    "HTTP_PORT",
-    "LOG_DIR",
-)
+sys.path.insert(0, str(ROOT))  # run as a script: deploy/ is importable from the root
+from deploy.nginx.render import render  # noqa: E402
+
 SMALL, BIG = 100 * 1024, 16 * 1024 * 1024
 GRANT_TTL = 120  # settings.ARTIFACTS_GRANT_TTL: a wrk run must start and end within it
 STATIC_PREFIX = "/_bench_static/"
@@ -99,13 +90,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def render(values: dict, static_dir: Path) -> str:
-    """What `envsubst '${APP_HOST} …'` does (as tests/deploy/test_nginx.py), plus one plain
-    static location in the sandbox server block: the yardstick, same TLS, same worker."""
-    text = CONF.read_text()
-    for name in VARIABLES:
-        text = text.replace("${" + name + "}", str(values[name]))
-    assert not re.search(r"\$\{[A-Z_]+\}", text), "a variable of the template is not rendered"
+def render_with_yardstick(values: dict, static_dir: Path) -> str:
+    """The shipped configuration (deploy/nginx/render.py), plus one plain static location
+    in the sandbox server block: the yardstick, same TLS, same worker."""
+    text = render(values)
     anchor = "    client_max_body_size 1k;  # nothing is uploaded here\n"
     assert text.count(anchor) == 1, "the sandbox server block changed: update the bench"
     extra = f"    location {STATIC_PREFIX} {{ alias {static_dir}/; }}  # bench only\n"
@@ -344,7 +332,7 @@ class Stack:
             path.chmod(0o644)
         self.certificate()
         (self.tmp / "artifacts.conf").write_text(
-            render(
+            render_with_yardstick(
                 {
                     "APP_HOST": "localhost",
                     "SANDBOX_HOST": "usercontent.localhost",

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from artifacts.serving import PERMISSIONS_POLICY
+from deploy.nginx.render import render
 from tests.liveserver import ROOT, free_port
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -25,18 +26,6 @@ NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 pytestmark = pytest.mark.skipif(
     not os.path.exists(NGINX) and os.environ.get("CI") != "true",
     reason="nginx not installed (apt-get install nginx-light); CI runs these",
-)
-CONF = ROOT / "deploy" / "nginx" / "artifacts.conf"
-VARIABLES = (
-    "APP_HOST",
-    "SANDBOX_HOST",
-    "UPSTREAM",
-    "BLOB_ROOT",
-    "TLS_CERT",
-    "TLS_KEY",
-    "HTTPS_PORT",
-    "HTTP_PORT",
-    "LOG_DIR",
 )
 PAGE = b"<!doctype html><title>offloaded</title><p id=marker>served by nginx</p>"
 
@@ -50,15 +39,6 @@ def _wait(url: str, **kwargs) -> None:
             pass
         time.sleep(0.1)
     raise AssertionError(f"{url} never answered")
-
-
-def render(values: dict) -> str:
-    """What `envsubst '${APP_HOST} …'` does: only our variables, nginx's left alone."""
-    text = CONF.read_text()
-    for name in VARIABLES:
-        text = text.replace("${" + name + "}", str(values[name]))
-    assert not re.search(r"\$\{[A-Z_]+\}", text), "a variable of the template is not rendered"
-    return text
 
 
 @pytest.fixture(scope="module")
