@@ -29,3 +29,8 @@ logger_class = "config.gunicorn_logging.JsonAccessLogger"
 # Upload bodies go to disk as they stream (FILE_UPLOAD_TEMP_DIR); the request line and
 # headers stay small.
 limit_request_line = 8190
+# gunicorn's control socket (gunicornc) defaults to one path per user, which two instances
+# on one machine (two nodes, the tests) would share and unlink from under each other: off
+# unless given a path of its own.
+control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "")
+control_socket_disable = not control_socket
