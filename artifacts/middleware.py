@@ -4,7 +4,7 @@ from http import HTTPStatus
 
 from django.conf import settings
 from django.core.handlers.exception import convert_exception_to_response
-from django.http import JsonResponse
+from django.http import HttpResponseBase, JsonResponse
 from django.http.request import split_domain_port
 from django.middleware.security import SecurityMiddleware
 from django.urls import get_resolver, set_urlconf
@@ -31,7 +31,9 @@ class SandboxHostMiddleware:
         host, _ = split_domain_port(request.META.get("HTTP_HOST", ""))
         if host.lower() != settings.SANDBOX_HOST:
             return self.get_response(request)
-        request.urlconf = settings.SANDBOX_URLCONF  # for Django's 404/500 handlers
+        # Django's 404/500 handlers follow the thread's URLconf: the sandbox's own, even
+        # for an error raised before the view (it is reset when the request ends).
+        set_urlconf(settings.SANDBOX_URLCONF)
         # SECURITY: the sandbox never sees the app's cookies (browsers should not send
         # them, this makes sure nothing downstream can read a session from them).
         request.META.pop("HTTP_COOKIE", None)
@@ -43,10 +45,13 @@ class SandboxHostMiddleware:
 def _sandbox_view(request):
     """What Django's handler does between the middleware and the view, for the sandbox
     URLconf (its views are plain functions: no view middleware, no template responses)."""
-    set_urlconf(settings.SANDBOX_URLCONF)
     match = get_resolver(settings.SANDBOX_URLCONF).resolve(request.path_info)
     request.resolver_match = match
-    return match.func(request, *match.args, **match.kwargs)
+    response = match.func(request, *match.args, **match.kwargs)
+    if not isinstance(response, HttpResponseBase):
+        # Raised here, it becomes the sandbox's 500 page, sandbox headers and all.
+        raise ValueError(f"{match.func.__qualname__} returned {response!r}, not a response")
+    return response
 
 
 class ApiJsonErrorsMiddleware:

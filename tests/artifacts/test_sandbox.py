@@ -134,6 +134,16 @@ def test_sandbox_gets_https_redirect_and_hsts_like_the_app(member, shared_artifa
     assert_sandbox_headers(secure, CSP_SCRIPTS)
 
 
+@pytest.mark.parametrize("path", ["/nothing/", "/raises/"])
+def test_a_failing_sandbox_view_gets_the_sandbox_500_with_its_headers(db, settings, path):
+    settings.SANDBOX_URLCONF = "tests.artifacts.sandbox_broken_urls"
+    client = Client(HTTP_HOST=SANDBOX_HOST, raise_request_exception=False)
+    response = client.get(path, headers={"Sec-Fetch-Dest": "iframe"})
+    assert response.status_code == 500
+    assert b"Open this in the app" in response.content
+    assert_sandbox_headers(response)
+
+
 def test_markdown_is_served_rendered_without_scripts(member):
     body = member.push(
         data=b"# Title\n\n<script>alert(1)</script>\n\n| a | b |\n|---|---|\n| 1 | 2 |\n",
