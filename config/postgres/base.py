@@ -5,25 +5,38 @@ so that a connection broken by a database restart is replaced instead of failing
 request. On the sandbox, whose warm path is a single query, that doubled the round trips
 (about 15% of its throughput). A server that restarts, or ends a session, first writes
 to the socket (its termination notice, then EOF), while a healthy idle connection has
-nothing to read: a poll that does not wait tells the two apart. A connection lost without
-a word (a network cut) fails its next query instead; Django then closes it at the end of
-that request, as it does without health checks.
+nothing to read: a poll that does not wait tells the two apart. A server that vanished
+without a word is found by TCP keepalives (settings: about a minute), which leave an
+error on the socket that the same poll sees.
 """
 
 import select
 
+import psycopg
 from django.db.backends.postgresql import base
+from psycopg.pq import TransactionStatus
+
+_IDLE = (TransactionStatus.IDLE, TransactionStatus.INTRANS)
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
     def is_usable(self):
         if self.connection is None or self.connection.closed:
             return False
-        poller = select.poll()
-        try:
-            poller.register(self.connection.fileno(), select.POLLIN)
-            readable = poller.poll(0)
-        except (OSError, ValueError):  # the socket is gone already
+        # A transaction left failed (or a connection in an unknown state) is no use either.
+        if self.connection.info.transaction_status not in _IDLE:
             return False
-        # Nothing to read on an idle connection but news of its end (we never LISTEN).
-        return not readable
+        try:
+            return not _has_input(self.connection.fileno())
+        except (OSError, ValueError, psycopg.Error):  # the socket is gone already
+            return False
+
+
+def _has_input(fd: int) -> bool:
+    """Anything to read, or an error, on an idle connection: news of its end (we never
+    LISTEN, so there are no notifications)."""
+    if hasattr(select, "poll"):  # select.select() fails on descriptors over 1023
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return bool(poller.poll(0))
+    return bool(select.select([fd], [], [fd], 0)[0])

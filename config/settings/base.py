@@ -112,6 +112,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         server_side_binding=True,
         prepare_threshold=5 if env_bool("ARTIFACTS_DB_PREPARE", default=True) else None,
+        # A server that vanished without closing (a crash, a cut network) is noticed on an
+        # idle connection within about a minute, not the kernel's two hours.
+        keepalives_idle=30,
+        keepalives_interval=10,
+        keepalives_count=3,
     )
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Concurrent pushes wait for the write lock instead of failing at once.

@@ -4,6 +4,7 @@ before a request uses it, and finding that out costs no query (config/postgres/b
 import time
 
 import httpx
+import psycopg
 import pytest
 from django.db import connection, connections
 
@@ -34,6 +35,19 @@ def test_the_health_check_tells_a_live_connection_from_one_the_server_ended():
             cursor.execute("SELECT pg_terminate_backend(%s)", [other.connection.info.backend_pid])
             assert cursor.fetchone() == (True,)
         assert _until(lambda: not other.is_usable())
+    finally:
+        other.close()
+
+
+@pytest.mark.django_db
+def test_a_connection_left_in_a_failed_transaction_is_not_reused():
+    other = connections.create_connection("default")
+    try:
+        other.ensure_connection()
+        other.connection.execute("BEGIN")
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            other.connection.execute("SELECT 1 / 0")
+        assert not other.is_usable()
     finally:
         other.close()
 
