@@ -16,6 +16,7 @@ then costs one query and no round trip to Redis.
 import hashlib
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from allauth.mfa.models import Authenticator
@@ -45,7 +46,7 @@ class Access:
     valid_until: float  # epoch seconds: DECISION_TTL after the check, or the session's end
 
 
-_local: dict[str, Access] = {}
+_local: OrderedDict[str, Access] = OrderedDict()
 _local_lock = threading.Lock()  # gthread workers: several threads share _local
 
 
@@ -53,7 +54,7 @@ def _local_put(key: str, access: Access) -> None:
     with _local_lock:
         _local[key] = access
         while len(_local) > LOCAL_MAX:
-            del _local[next(iter(_local))]  # dicts keep insertion order: the oldest
+            _local.popitem(last=False)  # the oldest
 
 
 def decision_key(session_key: str, user_id: int, artifact_id: str, number: int, gens: str) -> str:

@@ -355,9 +355,9 @@ def _rows_delete(artifact_ids: list[str]) -> None:
                 f"DELETE FROM {artifacts} WHERE id IN ({marks})",  # noqa: S608
             ):
                 cursor.execute(sql, ids)
-            # Their sandbox generations too. Safe: ids are random and never reused, and
-            # what a generation guarded (grants start loads for two minutes, decisions
-            # live five) ended long before the grace period did.
+            # Their sandbox generations too. Safe: a generation is at least 1 from the
+            # artifact's creation on, so no cached decision holds the 0 it now reads as;
+            # and ids are random, never reused, so nothing bumps or grants this one again.
             cursor.execute(
                 f"DELETE FROM {generations} WHERE key IN ({marks})",  # noqa: S608
                 [f"artifact:{i}" for i in ids],

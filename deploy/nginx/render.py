@@ -33,12 +33,11 @@ def render(values: dict) -> str:
     if missing:
         raise KeyError(f"artifacts.conf needs {', '.join(missing)}")
     text = TEMPLATE.read_text()
-    for name in VARIABLES:
-        text = text.replace("${" + name + "}", str(values[name]))
-    left = re.findall(r"\$\{[A-Z_]+\}", text)
-    if left:  # the template grew a variable that VARIABLES does not know
-        raise KeyError(f"artifacts.conf has unknown variables: {', '.join(sorted(set(left)))}")
-    return text
+    unknown = sorted(set(re.findall(r"\$\{([A-Z_]+)\}", text)) - set(VARIABLES))
+    if unknown:  # the template grew a variable that VARIABLES does not know
+        raise KeyError(f"artifacts.conf has unknown variables: {', '.join(unknown)}")
+    # One pass: a value that itself contains "${…}" is left as it is.
+    return re.sub(r"\$\{([A-Z_]+)\}", lambda m: str(values[m.group(1)]), text)
 
 
 def main() -> int:

@@ -3,6 +3,7 @@ shared cache serves the next requests in a bounded number of queries, and every 
 that can revoke access makes the very next request 404, even with the decision cached."""
 
 import time
+from collections import OrderedDict
 
 import pytest
 from django.conf import settings
@@ -188,7 +189,7 @@ def _access(**changes) -> authz.Access:
 
 def test_each_process_keeps_a_bounded_number_of_decisions(monkeypatch):
     monkeypatch.setattr(authz, "LOCAL_MAX", 3)
-    monkeypatch.setattr(authz, "_local", {})
+    monkeypatch.setattr(authz, "_local", OrderedDict())
     for i in range(5):
         authz.decision_set(f"test-bound-{i}", _access())
     assert list(authz._local) == ["test-bound-2", "test-bound-3", "test-bound-4"]
@@ -198,6 +199,6 @@ def test_each_process_keeps_a_bounded_number_of_decisions(monkeypatch):
 
 
 def test_a_decision_past_its_validity_is_never_used(monkeypatch):
-    monkeypatch.setattr(authz, "_local", {})
+    monkeypatch.setattr(authz, "_local", OrderedDict())
     authz._local["test-stale"] = _access(valid_until=time.time() - 1)
     assert authz.decision_get("test-stale") is None

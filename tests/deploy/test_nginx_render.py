@@ -50,3 +50,9 @@ def test_a_missing_variable_is_one_line_naming_it_and_exit_2():
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr == "error: artifacts.conf needs LOG_DIR\n"
+
+
+def test_a_value_is_never_read_as_a_variable():
+    result = _render(**{**VALUES, "LOG_DIR": "/var/log/${APP_HOST}"})
+    assert result.returncode == 0, result.stderr
+    assert "/var/log/${APP_HOST}/artifacts-access.log" in result.stdout
