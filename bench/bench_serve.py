@@ -112,6 +112,29 @@ def children(pid: int) -> list[int]:
     return sorted(found)
 
 
+def cpu_ticks(pids: list[int]) -> dict[int, int]:
+    """utime + stime of each process, in clock ticks (a process's own, not its children's)."""
+    ticks = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone
+        ticks[pid] = int(fields[11]) + int(fields[12])
+    return ticks
+
+
+def redis_pids() -> list[int]:
+    found = []
+    for comm in glob.glob("/proc/[0-9]*/comm"):
+        try:
+            if Path(comm).read_text().strip() == "redis-server":
+                found.append(int(comm.split("/")[2]))
+        except OSError:
+            continue
+    return found
+
+
 def median(values):
     return statistics.median(values) if values else float("nan")
 
@@ -151,6 +174,14 @@ class OwnPostgres:
             check=True,
             capture_output=True,
         )
+
+    def pids(self) -> list[int]:
+        """The postmaster and its backends (it changes pid when restarted)."""
+        try:
+            postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return []
+        return [postmaster, *children(postmaster)]
 
     def restart_command(self) -> list[str]:
         pg_ctl = f"{self.bindir}/pg_ctl"
@@ -400,9 +431,10 @@ http {{
         )
         self.procs.append(self.gunicorn)
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        self.procs.append(
-            subprocess.Popen([nginx, "-p", str(self.tmp), "-c", str(self.tmp / "nginx.conf")])
+        self.nginx = subprocess.Popen(
+            [nginx, "-p", str(self.tmp), "-c", str(self.tmp / "nginx.conf")]
         )
+        self.procs.append(self.nginx)
         for _ in range(300):
             try:
                 if httpx.get(f"{self.app}/_/health", verify=self.tls, timeout=1).status_code == 200:
@@ -485,6 +517,19 @@ http {{
             fh.seek(self.log_offset)
             return [json.loads(line) for line in fh.read().splitlines() if line.strip()]
 
+    def process_groups(self) -> dict[str, list[int]]:
+        """Whose CPU a request costs: gunicorn, nginx, PostgreSQL (our own cluster only: a
+        shared server's other clients would count too) and Redis."""
+        gunicorn, nginx = self.gunicorn.pid, self.nginx.pid
+        groups = {
+            "gunicorn": [gunicorn, *children(gunicorn)],
+            "nginx": [nginx, *children(nginx)],
+            "redis": redis_pids(),
+        }
+        if self.pg:
+            groups["postgres"] = self.pg.pids()
+        return groups
+
     def worker_boots(self) -> int:
         return (self.tmp / "gunicorn.log").read_text().count("Booting worker with pid")
 
@@ -492,14 +537,26 @@ http {{
         assert duration < GRANT_TTL
         self.log_mark()
         boots = self.worker_boots()
+        before = {name: cpu_ticks(pids) for name, pids in self.process_groups().items()}
         out = subprocess.run(
             wrk_command(self.base + path, host, duration, connections, self.args.threads),
             capture_output=True,
             text=True,
             check=True,
         ).stdout
+        after = {name: cpu_ticks(pids) for name, pids in self.process_groups().items()}
         result = wrk_parse(out)
         result["worker_boots"] = self.worker_boots() - boots
+        # CPU per request, by /proc: steadier than req/s on a machine others share. A
+        # process started during the run (a new backend) counts from zero.
+        tick, requests = os.sysconf("SC_CLK_TCK"), max(result["requests"], 1)
+        result["cpu_ms"] = {
+            name: sum(t - before[name].get(pid, 0) for pid, t in ticks.items())
+            / tick
+            / requests
+            * 1000
+            for name, ticks in after.items()
+        }
         self.log_check(result, path, expect_size, ended=time.time())
         return result
 
@@ -872,6 +929,23 @@ def report(stack, args, f):
             f"{median([r['latency_ms'].get('99', 0) for r in runs]):.1f} | "
             f"{sum(errors(r) for r in runs)} | {sum(r['worker_boots'] for r in runs)} |"
         )
+    print()
+    groups = [
+        g
+        for g in ("gunicorn", "postgres", "redis", "nginx")
+        if g in f["small_sandbox"][0]["cpu_ms"]
+    ]
+    print("CPU per request, ms (median over the rounds; /proc utime + stime during each run):")
+    print("| way of serving | " + " | ".join(groups) + " | total |")
+    print("| --- |" + " --- |" * (len(groups) + 1))
+    for key, label in (
+        ("small_static", "100 KiB, nginx static"),
+        ("small_sandbox", "100 KiB, sandbox (grant + X-Accel)"),
+        ("small_whitenoise", "100 KiB, WhiteNoise (gunicorn)"),
+    ):
+        cells = [median([r["cpu_ms"][g] for r in f[key]]) for g in groups]
+        total = median([sum(r["cpu_ms"][g] for g in groups) for r in f[key]])
+        print(f"| {label} | " + " | ".join(f"{c:.3f}" for c in cells) + f" | {total:.3f} |")
     print()
     print("| target | figure | per round | target | |")
     print("| --- | --- | --- | --- | --- |")
