@@ -340,10 +340,10 @@ class Stack:
         # A fresh slug: DATABASE_URL may hold the rows of an earlier run.
         self.org = f"bench-{secrets.token_hex(3)}"
         self.email = f"{self.org}@example.com"
-        self.password = secrets.token_urlsafe(12)
+        self.password = secrets.token_urlsafe(12)  # may start with "-": passed as --password=
         self.manage("create_org", self.org)
         self.manage(
-            "add_member", self.org, self.email, "--role", "member", "--password", self.password
+            "add_member", self.org, self.email, "--role", "member", f"--password={self.password}"
         )
         self.token = self.manage("create_token", self.org, self.email).splitlines()[-1]
         (self.data / "blobs").mkdir(parents=True, exist_ok=True)
