@@ -187,7 +187,7 @@ def _access(**changes) -> authz.Access:
     return authz.Access(**{**fields, **changes})
 
 
-def test_each_process_keeps_a_bounded_number_of_decisions(monkeypatch):
+def test_each_process_keeps_a_bounded_number_of_decisions(db, monkeypatch):
     monkeypatch.setattr(authz, "LOCAL_MAX", 3)
     monkeypatch.setattr(authz, "_local", OrderedDict())
     for i in range(5):
