@@ -67,6 +67,7 @@ def start_server(env, client):
             "1",
             "--log-level",
             "warning",
+            "--no-control-socket",
         ],
         cwd=ROOT,
         env=env,

@@ -128,6 +128,7 @@ def gunicorn_start(env: dict, port: int, timeout: float = 30, **popen) -> subpro
             f"127.0.0.1:{port}",
             "--log-level",
             "warning",
+            "--no-control-socket",  # its default path is one per user, shared by every node
         ],
         cwd=ROOT,
         env=env,
