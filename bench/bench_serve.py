@@ -100,14 +100,19 @@ def render_with_yardstick(values: dict, static_dir: Path) -> str:
     return text.replace(anchor, anchor + extra)
 
 
+def stat_fields(stat: str) -> list[str] | None:
+    """The fields of a /proc/<pid>/stat after the command name (None if it is gone)."""
+    try:
+        return Path(stat).read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
 def children(pid: int) -> list[int]:
     found = []
     for stat in glob.glob("/proc/[0-9]*/stat"):
-        try:
-            fields = Path(stat).read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
+        fields = stat_fields(stat)
+        if fields and int(fields[1]) == pid:
             found.append(int(stat.split("/")[2]))
     return sorted(found)
 
@@ -116,11 +121,8 @@ def cpu_ticks(pids: list[int]) -> dict[int, int]:
     """utime + stime of each process, in clock ticks (a process's own, not its children's)."""
     ticks = {}
     for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # gone
-        ticks[pid] = int(fields[11]) + int(fields[12])
+        if fields := stat_fields(f"/proc/{pid}/stat"):
+            ticks[pid] = int(fields[11]) + int(fields[12])
     return ticks
 
 

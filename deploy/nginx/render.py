@@ -28,14 +28,18 @@ VARIABLES = (
 )
 
 
+class RenderError(Exception):
+    """A variable is missing, or the template has one this script does not know."""
+
+
 def render(values: dict) -> str:
     missing = [name for name in VARIABLES if not str(values.get(name, ""))]
     if missing:
-        raise KeyError(f"artifacts.conf needs {', '.join(missing)}")
+        raise RenderError(f"artifacts.conf needs {', '.join(missing)}")
     text = TEMPLATE.read_text()
     unknown = sorted(set(re.findall(r"\$\{([A-Z_]+)\}", text)) - set(VARIABLES))
     if unknown:  # the template grew a variable that VARIABLES does not know
-        raise KeyError(f"artifacts.conf has unknown variables: {', '.join(unknown)}")
+        raise RenderError(f"artifacts.conf has unknown variables: {', '.join(unknown)}")
     # One pass: a value that itself contains "${…}" is left as it is.
     return re.sub(r"\$\{([A-Z_]+)\}", lambda m: str(values[m.group(1)]), text)
 
@@ -43,8 +47,8 @@ def render(values: dict) -> str:
 def main() -> int:
     try:
         sys.stdout.write(render(dict(os.environ)))
-    except KeyError as exc:
-        print(f"error: {exc.args[0]}", file=sys.stderr)
+    except RenderError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
 
