@@ -18,11 +18,13 @@ from importlib import import_module
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.sessions.backends.base import SessionBase
+from django.contrib.sessions.models import Session
 from django.db import connection
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from orgs.errors import NotFound
+from orgs.mfa import mfa_mark, session_used_mfa
 
 from . import authz
 from .authz import Access
@@ -141,6 +143,7 @@ def _check(grant: _Grant, session_key: str) -> Access:
         session.get(HASH_SESSION_KEY, ""), user.get_session_auth_hash()
     ):
         raise NotFound()
+    mfa_mark(user, used=session_used_mfa(session, user))  # for orgs that require MFA
     artifact = artifact_get_visible(user, grant.artifact_id)  # membership, role, visibility
     version = artifact.versions.filter(number=grant.version_number, blob_id=grant.sha256).first()
     if version is None:

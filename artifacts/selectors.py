@@ -7,8 +7,9 @@ either its author or, for visibility `org`, holds a role that may view shared ar
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from orgs.errors import Forbidden, NotFound
+from orgs.mfa import mfa_satisfied
 from orgs.models import Organization
-from orgs.permissions import CAPABILITIES, Can, MfaRequired, user_has_mfa
+from orgs.permissions import CAPABILITIES, Can, MfaRequired
 
 from .models import Artifact, Version, Visibility
 
@@ -41,7 +42,7 @@ def artifacts_visible(user, organization: Organization | None = None) -> QuerySe
         latest_version__gt=0,
         trashed_at__isnull=True,  # deleted: in the trash, seen by nobody (admins restore it)
     )
-    if not user_has_mfa(user):
+    if not mfa_satisfied(user):
         qs = qs.filter(organization__require_mfa=False)
     if organization is not None:
         qs = qs.filter(organization=organization)
@@ -92,8 +93,8 @@ def _raise_if_turned_off(user, artifact_id: str) -> None:
         return
     if not artifact.organization.artifacts_enabled:
         raise ArtifactsOff()
-    if artifact.organization.require_mfa and not user_has_mfa(user):
-        raise MfaRequired(artifact.organization)
+    if artifact.organization.require_mfa and not mfa_satisfied(user):
+        raise MfaRequired(artifact.organization, user)
 
 
 def version_get(artifact: Artifact, number: int | None = None) -> Version:
@@ -113,7 +114,7 @@ def artifact_requestable(user, artifact_id: str) -> Artifact | None:
         return None
     qs = (
         Artifact.objects.all()
-        if user_has_mfa(user)
+        if mfa_satisfied(user)
         else Artifact.objects.filter(organization__require_mfa=False)
     )
     return (

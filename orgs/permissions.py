@@ -3,6 +3,7 @@
 from enum import StrEnum
 
 from .errors import Forbidden, NotFound
+from .mfa import mfa_satisfied, user_has_mfa
 from .models import ROLE_RANK, Membership, Organization, Role
 
 
@@ -39,32 +40,22 @@ def membership_get(user, organization: Organization) -> Membership | None:
 class MfaRequired(Forbidden):
     code = "mfa_required"
 
-    def __init__(self, organization: Organization):
-        super().__init__(
-            f"{organization.name} requires two-factor authentication: set it up at "
-            "/accounts/2fa/ (an authenticator app or a passkey)."
-        )
-
-
-def user_has_mfa(user) -> bool:
-    """A second factor that signs in (recovery codes alone do not count)."""
-    from allauth.mfa.models import Authenticator
-
-    return (
-        Authenticator.objects.filter(user=user)
-        .exclude(type=Authenticator.Type.RECOVERY_CODES)
-        .exists()
-    )
+    def __init__(self, organization: Organization, user=None):
+        if user is not None and user_has_mfa(user):
+            how = "sign out, then sign in again with your second factor"
+        else:
+            how = "set it up at /accounts/2fa/ (an authenticator app or a passkey)"
+        super().__init__(f"{organization.name} requires two-factor authentication: {how}.")
 
 
 def membership_require(user, organization: Organization, capability: Can) -> Membership:
     """The membership if its role has the capability; 404 for outsiders, 403 for low roles
-    and for members of an org that requires MFA who have none."""
+    and for members of an org that requires MFA whose sign-in did not use a second factor."""
     membership = membership_get(user, organization)
     if membership is None:
         raise NotFound()
-    if organization.require_mfa and not user_has_mfa(user):
-        raise MfaRequired(organization)
+    if organization.require_mfa and not mfa_satisfied(user):
+        raise MfaRequired(organization, user)
     if not role_can(membership.role, capability):
         raise Forbidden(f"Your role ({membership.role}) may not do this.")
     if (

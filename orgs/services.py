@@ -18,8 +18,10 @@ from django.utils.text import slugify
 
 from .audit import audit_record
 from .errors import Conflict, Forbidden, Invalid, NotFound
+from .mfa import mfa_mark, mfa_satisfied, user_has_mfa
 from .models import ApiToken, Group, Invitation, Membership, Organization, Role
-from .permissions import Can, membership_require, role_can, user_has_mfa
+from .params import whole_number
+from .permissions import Can, membership_require, role_can
 
 member_removed = Signal()  # kwargs: organization, user, actor
 
@@ -233,6 +235,7 @@ def token_authenticate(secret: str) -> ApiToken | None:
     if membership is None:
         return None
     token.membership = membership
+    mfa_mark(token.user, used=True)  # a token stands for the sign-in that created it
     # Bounded writes: last-used is precise to the minute, not one UPDATE per request.
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
@@ -302,8 +305,10 @@ def org_settings_update(*, organization: Organization, actor, **changes) -> Orga
         raise Invalid("default_visibility must be private or org.", field="default_visibility")
     if changes.get("auto_join_role") not in (None, Role.VIEWER, Role.MEMBER):
         raise Invalid("auto_join_role must be viewer or member.", field="auto_join_role")
-    if changes.get("require_mfa") and not user_has_mfa(actor):
+    if changes.get("require_mfa") and not mfa_satisfied(actor):
         # Else the admin would lock themselves out of the console that turns it off.
+        if user_has_mfa(actor):
+            raise Conflict("Sign in with your second factor before requiring it of others.")
         raise Conflict("Set up two-factor authentication yourself before requiring it.")
     if changes.get("auto_join_domains") is not None:
         changes["auto_join_domains"] = _clean_domains(changes["auto_join_domains"])

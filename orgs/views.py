@@ -47,6 +47,8 @@ def tokens(request):
             messages.error(request, "Choose one of your organisations.")
         else:
             try:
+                # The org's rules (MFA required) bind a token's creation like any other use.
+                membership_require(request.user, membership.organization, Can.VIEW_SHARED)
                 _, new_secret = token_create(
                     user=request.user,
                     organization=membership.organization,

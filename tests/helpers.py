@@ -1,5 +1,7 @@
-"""Helpers the tests share: personas as a dataclass, the sample page, sandbox requests."""
+"""Helpers the tests share: personas as a dataclass, the sample page, sandbox requests,
+signing in through allauth's own flow (password, then a TOTP code)."""
 
+import random
 import re
 from dataclasses import dataclass
 
@@ -46,3 +48,35 @@ def sandbox_get(url: str, dest: str | None = "iframe", **headers):
     if dest:
         headers["Sec-Fetch-Dest"] = dest
     return Client(HTTP_HOST=SANDBOX_HOST).get(path, headers=headers)
+
+
+def totp_code(secret: str) -> str:
+    """The current code of an authenticator app holding this secret."""
+    from allauth.mfa.totp.internal.auth import (
+        format_hotp_value,
+        hotp_value,
+        yield_hotp_counters_from_time,
+    )
+
+    counters = list(yield_hotp_counters_from_time())
+    return format_hotp_value(hotp_value(secret, counters[len(counters) // 2]))
+
+
+def random_address() -> str:
+    return f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}"
+
+
+def sign_in(email: str, password: str, totp_secret: str | None = None) -> Client:
+    """A browser's sign-in at /accounts/login/: password, then the TOTP step if the user
+    has one. Returns the client, signed in (asserted). From an address of its own: allauth
+    counts sign-ins per address in the cache, which Redis keeps across tests and runs."""
+    client = Client(HTTP_HOST=APP_HOST)
+    extra = {"REMOTE_ADDR": random_address()}
+    response = client.post("/accounts/login/", {"login": email, "password": password}, **extra)
+    assert response.status_code == 302, response.content.decode()[:500]
+    if totp_secret is not None:
+        assert response["Location"] == "/accounts/2fa/authenticate/"
+        response = client.post(response["Location"], {"code": totp_code(totp_secret)}, **extra)
+        assert response.status_code == 302, response.content.decode()[:500]
+    assert client.get("/").status_code == 200  # signed in: the home page, not the login
+    return client

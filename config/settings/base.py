@@ -57,17 +57,19 @@ MIDDLEWARE = [
     # without cookies, and every sandbox response, errors included, leaves with the
     # sandbox headers. Everything below is the app host's.
     "artifacts.middleware.SandboxHostMiddleware",
-    "artifacts.middleware.ApiJsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # the app host's (sandbox requests left)
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "orgs.middleware.AuthenticationMiddleware",  # Django's, and whether MFA was used
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Last: the JSON error it makes of Django's own answers under /api/ goes out through
+    # every middleware above, security headers included.
+    "artifacts.middleware.ApiJsonErrorsMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -5,7 +5,7 @@ import tempfile
 from pathlib import Path
 
 from .base import *  # noqa: F403
-from .base import DATABASES, STORAGES
+from .base import CACHES, DATABASES, STORAGES
 
 SECRET_KEY = "test-only-not-secret"  # noqa: S105
 DEBUG = False
@@ -24,6 +24,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not memory, so that subprocesses of the suite can open the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(_TMP / "test.sqlite3")}
 TEST_TMP = _TMP
+# One run's keys in a shared Redis are its own (the subprocesses share _TMP, so the prefix
+# too): the test database starts over each run with the same ids, and what an earlier run
+# left (sign-in counts, used TOTP codes) must not meet this one's users.
+CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": _TMP.name}}
 # Tasks run in the test's own process, except in the real workers some tests start
 # (tests/retention/test_celery_worker.py), which consume a real Redis broker.
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("ARTIFACTS_TEST_EAGER", "1") == "1"

@@ -1,10 +1,12 @@
 """MFA (allauth.mfa) and an org that requires it: members without a second factor reach
 nothing of the org (and are told why) on every path; with TOTP set up they do."""
 
+import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.test import Client
 
-from tests.helpers import APP_HOST, frame_src, sandbox_get
+from orgs.models import Organization
+from tests.helpers import APP_HOST, frame_src, sandbox_get, sign_in, totp_code
 
 
 def require_mfa(persona, on=True):
@@ -37,9 +39,85 @@ def test_members_without_mfa_reach_nothing_and_are_told_why(personas):
     assert member.push().json()["error"]["code"] == "mfa_required"
     assert personas["outsider"].client.get(f"/a/{artifact_id}/").status_code == 404
 
-    TOTP.activate(viewer.user, generate_totp_secret())
+    secret = generate_totp_secret()
+    TOTP.activate(viewer.user, secret)
     assert viewer.api("get", f"/artifacts/{artifact_id}").status_code == 200
-    assert sandbox_get(frame_src(viewer.client.get(f"/a/{artifact_id}/"))).status_code == 200
+    # The session signed in before the factor existed: it has not used it, so it still
+    # reaches nothing, and is told how to get in.
+    page = viewer.client.get(f"/a/{artifact_id}/")
+    assert page.status_code == 403 and b"sign in again with your second factor" in page.content
+    signed_in = sign_in("viewer@example.com", "pw-viewer", totp_secret=secret)
+    assert sandbox_get(frame_src(signed_in.get(f"/a/{artifact_id}/"))).status_code == 200
+
+
+def _org_requiring_mfa(personas):
+    TOTP.activate(personas["admin"].user, generate_totp_secret())
+    assert require_mfa(personas["admin"]).status_code == 200
+
+
+def test_a_session_that_skipped_the_second_factor_reaches_nothing_of_the_org(personas):
+    """A user with TOTP whose session did not use it (signed in by a path that skipped the
+    second step, or before it was set up) gets nothing of an org that requires MFA; the
+    same user signed in with password and code gets everything."""
+    member, viewer = personas["member"], personas["viewer"]
+    artifact_id = member.push(visibility="org").json()["id"]
+    secret = generate_totp_secret()
+    TOTP.activate(viewer.user, secret)
+    skipped = viewer.client  # force_login: no second step recorded in the session
+    full = sign_in("viewer@example.com", "pw-viewer", secret)
+    grant = frame_src(full.get(f"/a/{artifact_id}/"))
+    skipped_grant = frame_src(skipped.get(f"/a/{artifact_id}/"))
+    _org_requiring_mfa(personas)
+
+    assert skipped.get(f"/a/{artifact_id}/").status_code == 403
+    assert artifact_id.encode() not in skipped.get("/").content  # not even listed
+    assert skipped.get(f"/a/{artifact_id}/v/1/source").status_code == 403
+    assert sandbox_get(skipped_grant).status_code == 404  # its grant dies too
+    assert b"two-factor" in skipped.post("/tokens/", {"org": "acme"}).content  # no new token
+    assert sandbox_get(grant).status_code == 200  # the session that used its code
+    assert full.get(f"/a/{artifact_id}/").status_code == 200
+    assert artifact_id.encode() in full.get("/").content
+
+
+@pytest.mark.django_db(transaction=True)  # allauth signals the new factor on commit
+def test_a_factor_set_up_in_this_session_counts_for_it(personas):
+    """Asked for MFA, a member sets up TOTP (allauth's page, a valid code) and is in,
+    without signing out; the org console likewise lets an admin require MFA right after."""
+    member = personas["member"]
+    artifact_id = member.push(visibility="org").json()["id"]
+    _org_requiring_mfa(personas)
+    client = sign_in("viewer@example.com", "pw-viewer")
+    assert client.get(f"/a/{artifact_id}/").status_code == 403
+    # allauth asks for the password again before a factor is added.
+    assert client.post("/accounts/reauthenticate/", {"password": "pw-viewer"}).status_code == 302
+    assert client.get("/accounts/2fa/totp/activate/").status_code == 200
+    secret = client.session["mfa.totp.secret"]
+    response = client.post("/accounts/2fa/totp/activate/", {"code": totp_code(secret)})
+    assert response.status_code == 302
+    assert client.get(f"/a/{artifact_id}/").status_code == 200
+    assert sandbox_get(frame_src(client.get(f"/a/{artifact_id}/"))).status_code == 200
+
+
+def test_only_an_admin_whose_session_used_a_factor_may_require_mfa_in_the_console(personas):
+    admin = personas["admin"]
+    secret = generate_totp_secret()
+    TOTP.activate(admin.user, secret)
+    form = {
+        "form": "settings",
+        "artifacts_enabled": "on",
+        "sharing_enabled": "on",
+        "scripts_allowed": "on",
+        "require_mfa": "on",
+        "min_create_role": "member",
+    }
+    page = admin.client.post("/org/acme/admin/", form, follow=True)  # force_login session
+    assert b"Sign in with your second factor" in page.content
+    assert not Organization.objects.get(slug="acme").require_mfa
+    page = sign_in("admin@example.com", "pw-admin", secret).post(
+        "/org/acme/admin/", form, follow=True
+    )
+    assert b"Saved." in page.content
+    assert Organization.objects.get(slug="acme").require_mfa
 
 
 def test_mfa_pages_are_served_by_allauth(personas):
