@@ -1,4 +1,4 @@
-"""Cached sandbox authorisation: every request is still checked, most in one query.
+"""Cached sandbox authorisation: every request is still checked, most in two queries.
 
 The full check of a grant (session alive and this user's, auth hash current, user active,
 membership, role, visibility, toggles, MFA, the version still there) costs six queries. Its
@@ -8,9 +8,11 @@ itself (artifacts.grants), before the check runs. Every change that can revoke a
 bumps one of those generations in the same transaction (signals below, and explicit calls
 where rows change by bulk update), so a decision taken before the change is never found
 again: correct on every node at once, and when Redis forgets or is down the full check
-simply runs. Each process also keeps the decisions it used lately, in front of Redis: as
-safe, since the key holds the generations read on this very request, and a warm request
-then costs one query and no round trip to Redis.
+simply runs. A session can end without any of that (deleted on the server by any means,
+or expired), so a cached decision is used only after asking the session table whether its
+session is still alive. Each process also keeps the decisions it used lately, in front of
+Redis: as safe, since the key holds the generations read on this very request, and a warm
+request then costs two small queries and no round trip to Redis.
 """
 
 import hashlib
@@ -30,7 +32,7 @@ from orgs.models import Group, Membership, Organization
 
 from .models import Artifact, AuthzGeneration, Share
 
-DECISION_TTL = 300  # seconds; also bounded by the session's own expiry
+DECISION_TTL = 300  # seconds
 LOCAL_MAX = 10_000  # decisions kept per process (about 5 MiB), oldest dropped first
 
 
@@ -43,7 +45,7 @@ class Access:
     scripts_allowed: bool
     version_number: int
     sha256: str
-    valid_until: float  # epoch seconds: DECISION_TTL after the check, or the session's end
+    valid_until: float  # epoch seconds: DECISION_TTL after the check
 
 
 _local: OrderedDict[str, Access] = OrderedDict()

@@ -112,7 +112,8 @@ def grant_redeem(token: str) -> Access:
     """What a grant still entitles its user to see, or NotFound. Checked in full, or found
     among the decisions of the shared cache that no change has invalidated since
     (artifacts.authz). One query reads the grant with the generations its decision
-    depends on; with the decision cached, that is all the database sees."""
+    depends on; with the decision cached, one more asks whether the session is alive, and
+    that is all the database sees."""
     if not 20 <= len(token) <= 64:
         raise NotFound()
     grant = _grant_get(token)
@@ -125,10 +126,26 @@ def grant_redeem(token: str) -> Access:
     )
     access = authz.decision_get(key)
     if access is not None and access.sha256 == grant.sha256:
+        # SECURITY: a session ends in ways no generation sees (deleted on the server, by
+        # any means, or expired): the cached decision holds only while it is alive.
+        if not _session_alive(session_key):
+            raise NotFound()
         return access
     access = _check(grant, session_key)
     authz.decision_set(key, access)
     return access
+
+
+@cache
+def _session_sql() -> str:
+    return f"SELECT 1 FROM {Session._meta.db_table} WHERE session_key = %s AND expire_date > %s"  # noqa: S608 (names from the model)
+
+
+def _session_alive(session_key: str) -> bool:
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(_session_sql(), [session_key, now])
+        return cursor.fetchone() is not None
 
 
 def _check(grant: _Grant, session_key: str) -> Access:
@@ -154,20 +171,5 @@ def _check(grant: _Grant, session_key: str) -> Access:
         scripts_allowed=artifact.scripts_allowed,
         version_number=version.number,
         sha256=version.blob_id,
-        valid_until=min(time.time() + authz.DECISION_TTL, _session_expiry(session_key)),
+        valid_until=time.time() + authz.DECISION_TTL,
     )
-
-
-def _session_expiry(session_key: str) -> float:
-    """When the session row expires (database sessions); else never, as far as we know."""
-    if settings.SESSION_ENGINE == "django.contrib.sessions.backends.db":
-        from django.contrib.sessions.models import Session
-
-        expires = (
-            Session.objects.filter(session_key=session_key)
-            .values_list("expire_date", flat=True)
-            .first()
-        )
-        if expires is not None:
-            return expires.timestamp()
-    return float("inf")

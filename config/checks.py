@@ -1,5 +1,5 @@
 """System checks for the two-origin invariants (SPEC §2.6): refuse settings where the
-sandbox could read the app's cookies or be the app itself."""
+sandbox could read the app's cookies or be the app itself, or could not see a session end."""
 
 from urllib.parse import urlsplit
 
@@ -47,4 +47,15 @@ def check_sandbox_isolation(app_configs, **kwargs):
                     id="artifacts.E003",
                 )
             )
+    if settings.SESSION_ENGINE != "django.contrib.sessions.backends.db":
+        # The sandbox asks the session table, on every request, whether the session behind
+        # a grant is still alive (artifacts.grants): sessions must live there.
+        errors.append(
+            Error(
+                f"SESSION_ENGINE={settings.SESSION_ENGINE!r}: the sandbox re-checks sessions "
+                "in the database.",
+                hint="Use django.contrib.sessions.backends.db (the default).",
+                id="artifacts.E004",
+            )
+        )
     return errors

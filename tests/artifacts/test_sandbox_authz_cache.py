@@ -4,12 +4,16 @@ that can revoke access makes the very next request 404, even with the decision c
 
 import time
 from collections import OrderedDict
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.sessions.models import Session
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from artifacts import authz
 from artifacts.models import Artifact, Share
@@ -25,9 +29,10 @@ from orgs.services import (
 from tests.helpers import PAGE, frame_src, sandbox_get
 
 # Warm: the grant with its generations (one query), the decision (the cache: Redis in CI,
-# where it costs no query; the database cache locally: one more, and a few to store it).
+# where it costs no query; the database cache locally: one more, and a few to store it),
+# then whether the session is alive (one query).
 ON_REDIS = "redis" in settings.CACHES["default"]["BACKEND"].lower()
-WARM_MAX = 1 if ON_REDIS else 2
+WARM_MAX = 2 if ON_REDIS else 3
 COLD_MAX = 7 if ON_REDIS else 13
 
 
@@ -43,7 +48,7 @@ def _served(url) -> tuple[int, int]:
     return response.status_code, len(queries.captured_queries)
 
 
-def test_the_first_request_checks_in_full_and_the_next_ones_in_one_query(personas):
+def test_the_first_request_checks_in_full_and_the_next_ones_in_two_queries(personas):
     member, other = personas["member"], personas["other_member"]
     artifact_id = member.push(visibility="org").json()["id"]
     url = _grant(other, artifact_id)
@@ -78,6 +83,22 @@ def _revoke_by_logout(ctx):
     ctx["other"].client.post("/accounts/logout/")
 
 
+def _revoke_by_session_delete(ctx):  # e.g. allauth's "sign out other sessions"
+    SessionStore(ctx["other"].client.session.session_key).delete()
+
+
+def _revoke_by_session_sql(ctx):  # an operator empties the session table
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {Session._meta.db_table}")  # noqa: S608
+
+
+def _revoke_by_session_expiry(ctx):
+    key = ctx["other"].client.session.session_key
+    Session.objects.filter(session_key=key).update(
+        expire_date=timezone.now() - timedelta(seconds=1)
+    )
+
+
 def _revoke_by_toggle(ctx):
     org_settings_update(organization=ctx["org"], actor=ctx["owner"], artifacts_enabled=False)
 
@@ -105,6 +126,9 @@ REVOCATIONS = {
     "remove member": _revoke_by_removal,
     "deactivate user": _revoke_by_deactivation,
     "logout": _revoke_by_logout,
+    "session deleted": _revoke_by_session_delete,
+    "session table emptied": _revoke_by_session_sql,
+    "session expired": _revoke_by_session_expiry,
     "artifacts off": _revoke_by_toggle,
     "sharing off": _revoke_by_sharing_off,
     "delete (trash)": _revoke_by_trash,
