@@ -177,6 +177,7 @@ class ErrorOut(Schema):
 
 
 ERRORS = {code: ErrorOut for code in (400, 401, 403, 404, 409, 413, 415)}
+PUSH_ERRORS = {**ERRORS, 422: ErrorOut}  # an Idempotency-Key reused for another push
 
 
 def artifact_url(artifact: Artifact) -> str:
@@ -263,7 +264,7 @@ def me(request):
     }
 
 
-@api.post("/artifacts", response={201: PushOut, **ERRORS}, tags=["artifacts"])
+@api.post("/artifacts", response={201: PushOut, **PUSH_ERRORS}, tags=["artifacts"])
 def artifact_create(
     request,
     file: File[UploadedFile],
@@ -285,7 +286,7 @@ def artifact_create(
 
 
 @api.post(
-    "/artifacts/{artifact_id}/versions", response={201: PushOut, **ERRORS}, tags=["artifacts"]
+    "/artifacts/{artifact_id}/versions", response={201: PushOut, **PUSH_ERRORS}, tags=["artifacts"]
 )
 def version_create(
     request,

@@ -119,13 +119,22 @@ class Version(models.Model):
 
 class PushReceipt(models.Model):
     """The first result of a push sent with an Idempotency-Key: a retry with the same key
-    (same user, same org) gets this instead of making a second version."""
+    (same user, same org) gets this instead of making a second version, if it asks for
+    the same push (artifacts.services.PushRequest); anything else with that key is refused."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=200)
     version = models.ForeignKey(Version, on_delete=models.CASCADE, related_name="+")
     warnings = models.JSONField(default=list)
+    # What the push asked for. `fields` is null on receipts kept from before it was
+    # recorded: their operation, target and bytes are still compared.
+    operation = models.CharField(
+        max_length=8, choices=[("create", "create"), ("version", "version")]
+    )
+    target = models.CharField(max_length=32, blank=True)  # the artifact of a "version" push
+    sha256 = models.CharField(max_length=64)
+    fields = models.JSONField(null=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

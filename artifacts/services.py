@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from orgs.audit import audit_record
-from orgs.errors import Conflict, Forbidden, Invalid, NotFound, UnsupportedType
+from orgs.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError, UnsupportedType
 from orgs.models import Notification, Organization
 from orgs.permissions import Can, membership_require, role_can
 
@@ -147,6 +147,30 @@ class PushResult:
     replayed: bool = False  # the first result of an earlier push with the same key
 
 
+@dataclass(frozen=True)
+class PushRequest:
+    """What a push asks for, as its receipt records it: a retry with the same key must ask
+    for exactly this again."""
+
+    operation: str  # "create" or "version"
+    target: str  # the artifact a version goes to; "" for a new artifact
+    sha256: str
+    fields: dict
+
+    def matches(self, receipt: PushReceipt) -> bool:
+        return (
+            (receipt.operation, receipt.target, receipt.sha256)
+            == (self.operation, self.target, self.sha256)
+            # A receipt kept from before fields were recorded has none to compare.
+            and (receipt.fields is None or receipt.fields == self.fields)
+        )
+
+
+class IdempotencyKeyReused(ServiceError):
+    status = 422
+    code = "idempotency_key_reused"
+
+
 def _clean_key(key: str | None) -> str | None:
     if key is None:
         return None
@@ -158,7 +182,7 @@ def _clean_key(key: str | None) -> str | None:
     return key
 
 
-def _replay(user, organization: Organization, key: str | None) -> PushResult | None:
+def _replay(user, organization: Organization, key: str | None, asked: PushRequest):
     if key is None:
         return None
     receipt = (
@@ -168,27 +192,42 @@ def _replay(user, organization: Organization, key: str | None) -> PushResult | N
     )
     if receipt is None:
         return None
+    if not asked.matches(receipt):
+        # SECURITY/CORRECTNESS: replaying would answer 201 for a push that stored nothing
+        # (other bytes, another artifact): the new content would be dropped without a word.
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was already used for a different push (other bytes, "
+            "another artifact or other fields): send a new key for a new push."
+        )
     return PushResult(receipt.version.artifact, receipt.version, receipt.warnings, replayed=True)
 
 
-def _idempotent(user, organization: Organization, key: str | None, push) -> PushResult:
+def _idempotent(user, organization: Organization, key, asked: PushRequest, push) -> PushResult:
     """Runs push() (which records its receipt in its transaction) unless the key has a
     receipt already; a concurrent twin loses on the unique constraint and replays."""
     key = _clean_key(key)
-    if (replay := _replay(user, organization, key)) is not None:
+    if (replay := _replay(user, organization, key, asked)) is not None:
         return replay
     try:
         return push(key)
     except IntegrityError:
-        if (replay := _replay(user, organization, key)) is None:
+        if (replay := _replay(user, organization, key, asked)) is None:
             raise
         return replay
 
 
-def _receipt(user, organization, key, version, warnings) -> None:
+def _receipt(user, organization, key, asked: PushRequest, version, warnings) -> None:
     if key is not None:
         PushReceipt.objects.create(
-            user=user, organization=organization, key=key, version=version, warnings=warnings
+            user=user,
+            organization=organization,
+            key=key,
+            version=version,
+            warnings=warnings,
+            operation=asked.operation,
+            target=asked.target,
+            sha256=asked.sha256,
+            fields=asked.fields,
         )
 
 
@@ -206,6 +245,12 @@ def artifact_create(
     membership_require(user, organization, Can.CREATE)
     if not organization.artifacts_enabled:
         raise ArtifactsOff()
+    asked = PushRequest(  # as sent: the org's defaults may change between two retries
+        "create",
+        "",
+        upload.sha256,
+        {"name": upload.name, "title": title, "visibility": visibility, "message": message},
+    )
     title = _clean_title(title, fallback=upload.name)
     default_group = None
     if visibility is None and organization.sharing_enabled:
@@ -244,11 +289,11 @@ def artifact_create(
                     group=default_group.slug,
                     reason="default audience",
                 )
-            _receipt(user, organization, key, version, warnings)
+            _receipt(user, organization, key, asked, version, warnings)
             _render_later(artifact, upload)
         return PushResult(artifact, version, warnings)
 
-    return _idempotent(user, organization, idempotency_key, push)
+    return _idempotent(user, organization, idempotency_key, asked, push)
 
 
 def version_publish(
@@ -267,15 +312,22 @@ def version_publish(
             f"This artifact is {artifact.get_format_display()}; push a file of the same type."
         )
     message = _clean_message(message)
+    asked = PushRequest(
+        "version",
+        artifact.pk,
+        upload.sha256,
+        {"message": message, "base_version": base_version},
+    )
     return _idempotent(
         user,
         artifact.organization,
         idempotency_key,
-        lambda key: _version_push(user, artifact, upload, message, base_version, key),
+        asked,
+        lambda key: _version_push(user, artifact, upload, message, base_version, key, asked),
     )
 
 
-def _version_push(user, artifact, upload, message, base_version, key) -> PushResult:
+def _version_push(user, artifact, upload, message, base_version, key, asked) -> PushResult:
     warnings = _store_upload(upload)
     with transaction.atomic():
         locked = _lock(artifact)
@@ -288,7 +340,7 @@ def _version_push(user, artifact, upload, message, base_version, key) -> PushRes
         version = _version_create(
             artifact=locked, sha256=upload.sha256, size=upload.size, user=user, message=message
         )
-        _receipt(user, artifact.organization, key, version, warnings)
+        _receipt(user, artifact.organization, key, asked, version, warnings)
         _render_later(locked, upload)
     return PushResult(locked, version, warnings)
 

@@ -57,6 +57,7 @@ _CODES = {
     409: "conflict",
     413: "too_large",
     415: "unsupported_type",
+    422: "unprocessable",
     429: "rate_limited",
 }
 

@@ -1,5 +1,6 @@
 """Idempotency-Key: a retried push returns the first result instead of a second version."""
 
+import hashlib
 import threading
 
 import pytest
@@ -21,12 +22,58 @@ def push(persona, key=None, to=None, data=PAGE):
 
 def test_same_key_twice_gives_one_artifact_and_the_first_result(member):
     first = push(member, key="k-1")
-    again = push(member, key="k-1", data=PAGE + b"changed")
+    again = push(member, key="k-1")
     assert (first.status_code, again.status_code) == (201, 201)
     assert again.json() == first.json()
     assert again["Idempotent-Replayed"] == "true"
     assert "Idempotent-Replayed" not in first
     assert Artifact.objects.count() == 1 and Version.objects.count() == 1
+
+
+def _refused_as_reused(response):
+    assert response.status_code == 422, response.content
+    assert response.json()["error"]["code"] == "idempotency_key_reused"
+    assert "Idempotent-Replayed" not in response
+
+
+def test_a_key_reused_with_other_bytes_is_refused_and_nothing_is_stored(member):
+    first = push(member, key="k", data=b"<p>one</p>").json()
+    _refused_as_reused(push(member, key="k", data=b"<p>two</p>"))
+    _refused_as_reused(push(member, key="k", to=first["id"], data=b"<p>two</p>"))
+    assert Artifact.objects.count() == 1 and Version.objects.count() == 1
+    assert not Version.objects.filter(blob__sha256=hashlib.sha256(b"<p>two</p>").hexdigest())
+
+
+def test_a_key_reused_for_another_artifact_is_refused_and_nothing_is_stored(member):
+    """Create A with key k, create B, then push a version to B with k: B must not be told
+    it got A's version 1."""
+    a = push(member, key="k", data=b"<p>a</p>").json()
+    b = push(member, data=b"<p>b</p>").json()
+    _refused_as_reused(push(member, key="k", to=b["id"], data=b"<p>a</p>"))
+    assert Version.objects.filter(artifact_id=b["id"]).count() == 1
+    # A version of A with key v, then v again for B: refused too.
+    assert push(member, key="v", to=a["id"], data=b"<p>a2</p>").status_code == 201
+    _refused_as_reused(push(member, key="v", to=b["id"], data=b"<p>a2</p>"))
+    assert Version.objects.filter(artifact_id=b["id"]).count() == 1
+
+
+def test_a_key_reused_with_other_fields_is_refused(member):
+    headers = {"Authorization": f"Bearer {member.token}", "Idempotency-Key": "f"}
+
+    def create(**fields):
+        return Client().post(
+            "/api/v1/artifacts",
+            {"file": SimpleUploadedFile("p.html", PAGE), **fields},
+            headers=headers,
+        )
+
+    first = create(title="Report", message="first")
+    assert first.status_code == 201
+    assert create(title="Report", message="first")["Idempotent-Replayed"] == "true"
+    _refused_as_reused(create(title="Other", message="first"))
+    _refused_as_reused(create(title="Report", message="second"))
+    _refused_as_reused(create(title="Report", message="first", visibility="org"))
+    assert Artifact.objects.count() == 1
 
 
 def test_two_keys_give_two_versions(member):
@@ -86,3 +133,11 @@ def test_me_tells_who_the_token_is(personas):
         "role": "viewer",
         "token_name": "test",
     }
+
+
+def test_a_receipt_kept_from_before_fields_were_recorded_still_checks_target_and_bytes(member):
+    a = push(member, key="old", data=b"<p>a</p>").json()
+    PushReceipt.objects.update(fields=None)  # as migration 0009 leaves older receipts
+    assert push(member, key="old", data=b"<p>a</p>")["Idempotent-Replayed"] == "true"
+    _refused_as_reused(push(member, key="old", data=b"<p>b</p>"))
+    _refused_as_reused(push(member, key="old", to=a["id"], data=b"<p>a</p>"))
