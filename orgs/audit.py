@@ -30,6 +30,18 @@ def audit_event_dict(event: AuditEvent) -> dict:
     }
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP, "CSV
+# injection"): an invitee's address like =cmd|'/C calc'!A0@x.test would run on an admin's
+# machine when the export is opened.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value) -> str:
+    """A value as a CSV cell that a spreadsheet shows as text, never runs as a formula."""
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
 class _Echo:
     def write(self, value):
         return value
@@ -43,16 +55,15 @@ def audit_csv_response(events, filename: str) -> StreamingHttpResponse:
         yield writer.writerow(["id", "created_at", "actor", "action", "target", "details"])
         for event in events.iterator(chunk_size=1000):
             e = audit_event_dict(event)
-            yield writer.writerow(
-                [
-                    e["id"],
-                    e["created_at"].isoformat(),
-                    e["actor"] or "",
-                    e["action"],
-                    e["target"],
-                    json.dumps(e["details"]),
-                ]
-            )
+            row = [
+                e["id"],
+                e["created_at"].isoformat(),
+                e["actor"] or "",
+                e["action"],
+                e["target"],
+                json.dumps(e["details"]),
+            ]
+            yield writer.writerow([csv_cell(value) for value in row])
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
