@@ -12,6 +12,7 @@ from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.http import require_http_methods, require_POST
 
 from orgs.errors import NotFound, ServiceError
+from orgs.params import whole_number
 from orgs.permissions import Can, role_can
 
 from . import diff as diffs
@@ -111,8 +112,9 @@ def viewer(request, artifact_id, number=None):
         return render(
             request, "artifacts/request_access.html", {"artifact_id": artifact_id}, status=403
         )
-    if number is None and request.GET.get("v", "").isdigit():  # the version picker's form
-        return redirect("viewer-version", artifact.pk, int(request.GET["v"]))
+    picked = whole_number(request.GET.get("v"))  # the version picker's form; bad: ignored
+    if number is None and picked is not None:
+        return redirect("viewer-version", artifact.pk, picked)
     version = _version_or_404(artifact, number)
     token = grant_mint(
         user=request.user,
@@ -282,10 +284,12 @@ def _emails(value: str) -> list[str]:
 
 
 def _int_or_none(value: str | None) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except ValueError:
-        raise ServiceError(f"Not a number: {value!r}.") from None
+    if value in (None, ""):
+        return None
+    number = whole_number(value)
+    if number is None:
+        raise ServiceError(f"Not a number: {value!r}.")
+    return number
 
 
 @login_required

@@ -281,11 +281,11 @@ def _clean_retention(name: str, value):
     low, high, optional = RETENTION[name]
     if value == "" and optional:
         return _CLEAR
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        number = None
-    if number is None or isinstance(value, bool) or not low <= number <= high:
+    if isinstance(value, str):  # a form field
+        number = whole_number(value)
+    else:  # JSON: a number, and never true/false
+        number = value if isinstance(value, int) and not isinstance(value, bool) else None
+    if number is None or not low <= number <= high:
         empty = ", or empty to keep forever" if optional else ""
         raise Invalid(f"{name} must be a whole number from {low} to {high}{empty}.", field=name)
     return number

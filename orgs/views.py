@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from .audit import audit_csv_response, audit_json_response
 from .errors import NotFound, ServiceError
 from .models import ApiToken, Organization, Role
+from .params import whole_number
 from .permissions import Can, membership_require, role_can
 from .selectors import audit_events
 from .services import (
@@ -76,7 +77,7 @@ def token_delete(request, token_id):
 
 
 def _int_or_zero(value: str | None) -> int:
-    return int(value) if value and value.isdigit() else 0  # 0 matches nothing: a 404-like error
+    return whole_number(value) or 0  # 0 matches nothing: a 404-like error
 
 
 def org_for_admin(request, slug: str):

@@ -115,3 +115,32 @@ def test_outsider_cannot_poll_render_status(personas):
     assert json.loads(personas["viewer"].client.get(f"/a/{body['id']}/v/1/rendered").content) == {
         "ready": True
     }
+
+
+def test_numbers_in_requests_are_ascii_digits_or_ignored_never_a_500(personas):
+    """str.isdigit() takes '²' and int() refuses it; int() takes '١٢' and ' 7'; a number
+    too big for its column fails in PostgreSQL. Each is ignored or refused, never a 500."""
+    member, admin = personas["member"], personas["admin"]
+    artifact_id = member.push().json()["id"]
+    for bad in ("²", "١", " 1", "1_0", "-1", "99999999999"):
+        viewer = member.client.get(f"/a/{artifact_id}/", {"v": bad})
+        assert viewer.status_code == 200, bad  # the picker's value ignored: the latest
+        diff = member.client.get(f"/a/{artifact_id}/diff", {"to": bad})
+        assert diff.status_code == 404, bad
+        page = admin.client.post(
+            "/org/acme/admin/", {"form": "revoke-invitation", "invitation": bad}, follow=True
+        )
+        assert page.status_code == 200 and b"No such pending invitation." in page.content
+    assert member.client.get(f"/a/{artifact_id}/", {"v": "1"})["Location"].endswith("/v/1/")
+
+
+def test_json_errors_made_outside_the_api_carry_the_app_security_headers(member):
+    """Django's own 404 and 405 under /api/, rewritten as JSON, leave through the security
+    middleware like every other response of the app host."""
+    for response in (member.api("get", "/nope"), member.api("put", "/artifacts")):
+        assert response["Content-Type"] == "application/json"
+        assert response["X-Content-Type-Options"] == "nosniff"
+        assert response["Referrer-Policy"] == "same-origin"
+        assert response["Cross-Origin-Opener-Policy"] == "same-origin"
+        assert response["X-Frame-Options"] == "DENY"
+        assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
