@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Django's command-line utility, with a bootstrap so a fresh clone needs only Python >= 3.12.
 
-    python3 manage.py up      # create .venv from requirements.lock, migrate, run the server
+    python3 manage.py up      # create .venv from requirements-dev.lock, migrate, run the server
     python3 manage.py test    # the same set-up, then the pytest suite (arguments pass through)
 
 The bootstrap is stdlib-only on purpose: it runs before any dependency exists. It is
@@ -18,8 +18,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
-LOCK = ROOT / "requirements.lock"
-STAMP = VENV / ".requirements.lock.sha256"
+# The dev lock: the runtime lock (requirements.lock, what a production server installs)
+# plus the test tools and the `artifact` command's own dependencies.
+LOCK = ROOT / "requirements-dev.lock"
+STAMP = VENV / ".requirements-dev.lock.sha256"
 
 
 def _venv_python() -> Path:
@@ -31,7 +33,7 @@ def _venv_sync() -> None:
     wanted = hashlib.sha256(LOCK.read_bytes()).hexdigest()
     if STAMP.exists() and STAMP.read_text().strip() == wanted:
         return
-    print("Setting up .venv from requirements.lock (first run only; about a minute)...", flush=True)
+    print("Setting up .venv from requirements-dev.lock (first run; about a minute)...", flush=True)
     if not _venv_python().exists():
         venv.EnvBuilder(with_pip=True).create(VENV)
     import subprocess
@@ -39,8 +41,17 @@ def _venv_sync() -> None:
     pip = [str(_venv_python()), "-m", "pip", "--disable-pip-version-check", "install", "-q"]
     result = subprocess.run([*pip, "--require-hashes", "-r", str(LOCK)], check=False)  # noqa: S603
     if result.returncode == 0:
-        # The project itself, for its `artifact` console script (dependencies are locked).
-        editable = [*pip, "--no-deps", "--no-build-isolation", "-e", str(ROOT)]
+        # The server and the `artifact` command (cli/, a distribution of its own), editable;
+        # their dependencies are in the lock.
+        editable = [
+            *pip,
+            "--no-deps",
+            "--no-build-isolation",
+            "-e",
+            str(ROOT),
+            "-e",
+            str(ROOT / "cli"),
+        ]
         result = subprocess.run(editable, check=False, stdout=subprocess.DEVNULL)  # noqa: S603
     if result.returncode != 0:
         sys.exit("error: installing the locked dependencies failed (see pip's message above)")

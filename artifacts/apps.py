@@ -1,4 +1,4 @@
-"""App config for artifacts."""
+"""App config for artifacts: connects what follows changes elsewhere."""
 
 from django.apps import AppConfig
 
@@ -7,12 +7,11 @@ class ArtifactsConfig(AppConfig):
     name = "artifacts"
 
     def ready(self):
+        # Here, not at the top: these import models, which need the apps loaded.
         from orgs.services import member_removed
 
+        from .sandbox import authz
         from .services import shares_drop_for_removed_member
 
         member_removed.connect(shares_drop_for_removed_member, dispatch_uid="artifacts-shares")
-
-        from . import authz
-
         authz.connect()  # what invalidates cached sandbox decisions

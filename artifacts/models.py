@@ -34,7 +34,8 @@ class Blob(models.Model):
     size = models.BigIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
     # Set by every push before it writes or reuses the bytes: the garbage collector leaves
-    # alone a blob touched within BLOB_LEASE, so it never races a push (artifacts.retention).
+    # alone a blob touched within BLOB_LEASE, so it never races a push
+    # (artifacts.retention.enforce).
     touched_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     def __str__(self):
@@ -177,7 +178,7 @@ class Share(models.Model):
 
 class AuthzGeneration(models.Model):
     """A counter per user, org and artifact, bumped by every change that can revoke access
-    to an artifact (artifacts.authz): cached sandbox decisions are keyed by it. A table, not
+    to an artifact (artifacts.sandbox.authz): cached sandbox decisions are keyed by it. A table, not
     a cache entry, so that no eviction can ever bring an old counter back."""
 
     key = models.CharField(max_length=80, primary_key=True)
@@ -188,7 +189,7 @@ class AuthzGeneration(models.Model):
 
 
 class SandboxGrant(models.Model):
-    """One grant (artifacts.grants): the sha256 of its token, never the token; what it
+    """One grant (artifacts.sandbox.grants): the sha256 of its token, never the token; what it
     lets one session load; until when a load may start. Plain ids, not foreign keys:
     redeeming re-checks user, membership and artifact anyway, and a row outlives nothing
     (expired ones are deleted by the retention run's housekeeping)."""

@@ -19,11 +19,14 @@ from orgs.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError, Un
 from orgs.models import Notification, Organization
 from orgs.permissions import Can, membership_require, role_can
 
-from . import authz, storage
+from . import storage
 from .models import Artifact, Blob, Format, PushReceipt, Share, Version, Visibility
 from .render import RENDER_SYNC_LIMIT
+from .rendering import blob_render_now
+from .sandbox import authz
 from .scan import warnings_scan
 from .selectors import ArtifactsOff
+from .tasks import blob_compress, blob_render
 
 logger = logging.getLogger(__name__)
 
@@ -65,8 +68,6 @@ def _store_upload(upload) -> list[str]:
     storage.blob_store(sha256=upload.sha256, fileobj=upload)
     if upload.format == Format.MARKDOWN:
         if upload.size <= RENDER_SYNC_LIMIT:
-            from .tasks import blob_render_now
-
             blob_render_now(upload.sha256)
         return []
     upload.seek(0)
@@ -75,7 +76,7 @@ def _store_upload(upload) -> list[str]:
 
 def _blob_touch(sha256: str, size: int) -> None:
     """Claim the blob for this push before its bytes are written or reused: the collector
-    spares a blob touched within its lease (see artifacts.retention.blobs_collect). Own
+    spares a blob touched within its lease (see artifacts.retention.enforce.blobs_collect). Own
     transaction, committed at once, so the collector sees it (or this waits for its commit).
     """
     with transaction.atomic():
@@ -115,8 +116,6 @@ def _render_later(artifact: Artifact, upload) -> None:
 
 
 def _compress_later(sha256: str, markdown: bool) -> None:
-    from .tasks import blob_compress
-
     try:
         blob_compress.delay(sha256, markdown=markdown)
     except Exception:  # a broker outage costs the variants, never the push
@@ -127,8 +126,6 @@ def blob_render_request(sha256: str) -> None:
     """Queue the rendering of a big Markdown blob, once at a time. The push has committed
     by now: a broker outage must not turn it into an error, so it is logged, and the next
     sandbox request for the version asks again."""
-    from .tasks import blob_render
-
     marker = f"render-queued:{sha256}"
     if not cache.add(marker, 1, timeout=300) and cache.get(marker) is not None:
         return  # queued a moment ago (a miss while Redis is down queues again: harmless)
@@ -331,6 +328,10 @@ def _version_push(user, artifact, upload, message, base_version, key, asked) -> 
     warnings = _store_upload(upload)
     with transaction.atomic():
         locked = _lock(artifact)
+        # A twin with the same key may have committed while this waited for the lock: its
+        # result, not a 409 for the version it just made (base_version) nor a second one.
+        if (replay := _replay(user, artifact.organization, key, asked)) is not None:
+            return replay
         if base_version is not None and base_version != locked.latest_version:
             raise Conflict(
                 f"Version {locked.latest_version} is live, not {base_version}: "
@@ -527,6 +528,19 @@ def artifact_pin(*, user, artifact: Artifact, pinned: bool) -> Artifact:
             )
             artifact.pinned = pinned
             artifact.save(update_fields=["pinned"])
+    return artifact
+
+
+def artifact_change(
+    *, user, artifact: Artifact, pinned: bool | None = None, **metadata
+) -> Artifact:
+    """The API's PATCH: the pin (the author or an admin) and the metadata (the author's
+    alone: artifact_update's fields), all or nothing."""
+    with transaction.atomic():
+        if pinned is not None:
+            artifact = artifact_pin(user=user, artifact=artifact, pinned=pinned)
+        if metadata:
+            artifact = artifact_update(user=user, artifact=artifact, **metadata)
     return artifact
 
 

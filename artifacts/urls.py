@@ -2,7 +2,8 @@
 
 from django.urls import path
 
-from . import views, views_retention
+from . import views
+from .retention import views as retention_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -18,5 +19,15 @@ urlpatterns = [
     path("a/<str:artifact_id>/settings", views.settings_update, name="artifact-settings"),
     path("a/<str:artifact_id>/delete", views.delete, name="artifact-delete"),
     path("a/<str:artifact_id>/keep", views.keep, name="artifact-keep"),
-    path("org/<slug:slug>/admin/retention/", views_retention.retention, name="org-retention"),
+    path("org/<slug:slug>/admin/retention/", retention_views.retention, name="org-retention"),
+    path(
+        "org/<slug:slug>/admin/retention/policy",
+        retention_views.policy_save,
+        name="org-retention-policy",
+    ),
+    path(
+        "org/<slug:slug>/admin/retention/restore",
+        retention_views.trash_restore,
+        name="org-trash-restore",
+    ),
 ]

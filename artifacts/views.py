@@ -17,10 +17,10 @@ from orgs.permissions import Can, role_can
 
 from . import diff as diffs
 from . import services, storage
-from .api import artifact_url, source_response
-from .grants import grant_mint, grant_url
+from .links import artifact_url
 from .models import Format, Visibility
-from .retention import artifact_expires_at
+from .retention.policy import artifact_expires_at
+from .sandbox.grants import grant_mint, grant_url
 from .selectors import (
     artifact_audience,
     artifact_get_visible,
@@ -28,6 +28,7 @@ from .selectors import (
     artifact_requestable,
     version_get,
 )
+from .source import source_response
 from .uploads import upload_from_request
 
 

@@ -146,7 +146,7 @@ def main():
                 "from django.contrib.auth import get_user_model;"
                 "from django.contrib.sessions.backends.db import SessionStore;"
                 "from artifacts.models import Artifact;"
-                "from artifacts.grants import grant_mint, grant_url;"
+                "from artifacts.sandbox.grants import grant_mint, grant_url;"
                 "u=get_user_model().objects.get(email='bench@example.com');"
                 "s=SessionStore(); s['_auth_user_id']=str(u.pk);"
                 "s['_auth_user_hash']=u.get_session_auth_hash(); s.create();"

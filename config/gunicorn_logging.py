@@ -6,7 +6,7 @@ import time
 
 from gunicorn.glogging import Logger
 
-from artifacts.logfilters import GRANT_RE
+from config.logfilters import GRANT_RE
 
 
 def _redact(value):

@@ -5,7 +5,7 @@ import json
 import logging
 from datetime import UTC, datetime
 
-from artifacts.logfilters import GRANT_RE
+from config.logfilters import GRANT_RE
 
 _EXTRAS = ("method", "path", "status", "status_code", "duration_ms", "remote_addr")
 

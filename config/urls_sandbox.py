@@ -2,14 +2,14 @@
 
 from django.urls import path, re_path
 
-from artifacts import views_sandbox
+from artifacts.sandbox import views as sandbox_views
 from config.health import health
 
 urlpatterns = [
     path("_/health", health, name="sandbox-health"),
-    path("g/<str:grant>/", views_sandbox.content, name="sandbox-content"),
-    re_path(r"^.*$", views_sandbox.not_here),
+    path("g/<str:grant>/", sandbox_views.content, name="sandbox-content"),
+    re_path(r"^.*$", sandbox_views.not_here),
 ]
 
-handler404 = "artifacts.views_sandbox.not_found"
-handler500 = "artifacts.views_sandbox.server_error"
+handler404 = "artifacts.sandbox.views.not_found"
+handler500 = "artifacts.sandbox.views.server_error"

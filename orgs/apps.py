@@ -1,4 +1,4 @@
-"""App config: registers the system checks of the two-origin set-up."""
+"""App config: connects the allauth receivers."""
 
 from django.apps import AppConfig
 
@@ -7,6 +7,5 @@ class OrgsConfig(AppConfig):
     name = "orgs"
 
     def ready(self):
-        from config import checks  # noqa: F401  (registers the checks)
-
+        # Here, not at the top: the receivers import models, which need the apps loaded.
         from . import signals  # noqa: F401  (connects the allauth receivers)

@@ -1,5 +1,8 @@
 """The one error hierarchy of the services. Each error knows its HTTP status and code, so
-the API, the web views and the management commands answer it the same way."""
+the API, the web views and the management commands answer it the same way; and the JSON
+body the API answers them with, as its schema documents it."""
+
+from ninja import Schema
 
 
 class ServiceError(Exception):
@@ -65,3 +68,15 @@ _CODES = {
 def error_code(status: int) -> str:
     """The JSON error code for an HTTP status that no service error produced."""
     return _CODES.get(status, "server_error" if status >= 500 else "error")
+
+
+class ErrorBody(Schema):
+    code: str
+    message: str
+
+
+class ErrorOut(Schema):
+    error: ErrorBody
+
+
+ERRORS = {code: ErrorOut for code in (400, 401, 403, 404, 409, 413, 415)}

@@ -50,11 +50,20 @@ def mfa_satisfied(user) -> bool:
 
 
 def factor_added_count(request, user, authenticator) -> None:
-    """Setting up TOTP or a passkey proves the factor (a valid code, a signed assertion) in
-    this very session: count it, so that a member whom an org just asked for MFA need not
-    also sign out and in again. Recovery codes come along with TOTP; alone they prove
-    nothing."""
+    """Setting up a first TOTP or passkey proves that factor (a valid code, a signed
+    assertion) in this very session: count it, so that a member whom an org just asked
+    for MFA need not also sign out and in again. Recovery codes come along with TOTP;
+    alone they prove nothing."""
     if request is None or authenticator.type == Authenticator.Type.RECOVERY_CODES:
+        return
+    others = (
+        Authenticator.objects.filter(user=user)
+        .exclude(type=Authenticator.Type.RECOVERY_CODES)
+        .exclude(pk=authenticator.pk)
+    )
+    if others.exists() and not session_used_mfa(request.session, user):
+        # SECURITY: a session that skipped the user's existing factor must not make up for
+        # it by adding one of its own (a password re-entered is all allauth asks for that).
         return
     record_authentication(
         request, user, "mfa", id=authenticator.pk, type=authenticator.type, added=True

@@ -152,6 +152,9 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Made by a session that used a second factor (or by an operator): only then does it
+    # reach an org that requires MFA (orgs.mfa), for a user who still has one.
+    mfa_used = models.BooleanField(default=False)
 
     def __str__(self):
         return f"{self.name} ({self.prefix}…)"

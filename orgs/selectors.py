@@ -2,7 +2,27 @@
 
 from datetime import datetime
 
-from .models import AuditEvent, Organization
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from .models import AuditEvent, Group, Invitation, Membership, Organization
+
+
+def members_of(organization: Organization) -> QuerySet[Membership]:
+    """The org's memberships with their users, by email."""
+    return organization.memberships.select_related("user").order_by("user__email")
+
+
+def invitations_pending(organization: Organization) -> QuerySet[Invitation]:
+    """Invitations not accepted yet and not expired, with who sent them."""
+    return organization.invitations.filter(
+        accepted_at__isnull=True, expires_at__gt=timezone.now()
+    ).select_related("invited_by")
+
+
+def groups_of(organization: Organization) -> QuerySet[Group]:
+    """The org's groups with their members, by slug."""
+    return organization.groups.prefetch_related("members").order_by("slug")
 
 
 def audit_events(

@@ -179,8 +179,11 @@ def token_create(
     name: str = "",
     expires_in_days: int | None = None,
     actor=None,
+    mfa_used: bool,
 ) -> tuple[ApiToken, str]:
-    """Returns the token and its secret. The secret is not stored and cannot be shown again."""
+    """Returns the token and its secret. The secret is not stored and cannot be shown again.
+    `mfa_used`: the sign-in that asks for it used a second factor (True for an operator's
+    command: shell access to the server outranks any factor)."""
     if not Membership.objects.filter(user=user, organization=organization).exists():
         raise NotFound(f"{user.email} is not a member of {organization.slug}.")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -192,6 +195,7 @@ def token_create(
             name=name,
             prefix=secret[:12],
             token_hash=_token_hash(secret),
+            mfa_used=mfa_used,
             expires_at=timezone.now() + timedelta(days=expires_in_days)
             if expires_in_days
             else None,
@@ -235,7 +239,7 @@ def token_authenticate(secret: str) -> ApiToken | None:
     if membership is None:
         return None
     token.membership = membership
-    mfa_mark(token.user, used=True)  # a token stands for the sign-in that created it
+    mfa_mark(token.user, used=token.mfa_used)  # as the sign-in that made it
     # Bounded writes: last-used is precise to the minute, not one UPDATE per request.
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)

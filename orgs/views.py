@@ -1,7 +1,8 @@
-"""Web pages of orgs: personal API tokens (create — shown once —, list, revoke), and the
-org admin console (toggles, members, audit log)."""
+"""Web pages of orgs: personal API tokens (create — shown once —, list, revoke), the org
+admin console (toggles, members, groups, invitations: one view per form) and its audit log."""
 
 import re
+from functools import wraps
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -14,11 +15,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .audit import audit_csv_response, audit_json_response
+from .cli_wheel import setup_lines
 from .errors import NotFound, ServiceError
+from .mfa import mfa_satisfied
 from .models import ApiToken, Organization, Role
 from .params import whole_number
 from .permissions import Can, membership_require, role_can
-from .selectors import audit_events
+from .selectors import audit_events, groups_of, invitations_pending, members_of
 from .services import (
     group_create,
     group_delete,
@@ -54,6 +57,7 @@ def tokens(request):
                     user=request.user,
                     organization=membership.organization,
                     name=request.POST.get("name", ""),
+                    mfa_used=mfa_satisfied(request.user),
                 )
             except ServiceError as exc:
                 messages.error(request, exc.message)
@@ -63,6 +67,7 @@ def tokens(request):
         .filter(revoked_at__isnull=True)
         .order_by("-created_at"),
         "new_secret": new_secret,
+        "cli_lines": setup_lines(),
     }
     return render(request, "orgs/tokens.html", context)
 
@@ -95,86 +100,118 @@ def org_for_admin(request, slug: str):
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
 def console(request, slug):
-    """The org admin console: toggles and members."""
+    """The org admin console: toggles, members, groups, invitations. Each of its forms
+    posts to a view of its own below."""
     org, membership = org_for_admin(request, slug)
-    if request.method == "POST":
-        try:
-            if request.POST.get("form") == "settings":
-                org_settings_update(
-                    organization=org,
-                    actor=request.user,
-                    artifacts_enabled="artifacts_enabled" in request.POST,
-                    sharing_enabled="sharing_enabled" in request.POST,
-                    scripts_allowed="scripts_allowed" in request.POST,
-                    require_mfa="require_mfa" in request.POST,
-                    min_create_role=request.POST.get("min_create_role"),
-                    default_visibility=request.POST.get("default_visibility"),
-                    default_group=request.POST.get("default_group"),
-                    auto_join_domains=request.POST.get("auto_join_domains"),
-                    auto_join_role=request.POST.get("auto_join_role"),
-                )
-            elif request.POST.get("form") == "role":
-                member_role_change(
-                    organization=org,
-                    email=request.POST.get("email", ""),
-                    role=request.POST.get("role", ""),
-                    actor=request.user,
-                )
-            elif request.POST.get("form") == "invite":
-                invitation_create(
-                    organization=org,
-                    actor=request.user,
-                    email=request.POST.get("email", ""),
-                    role=request.POST.get("role", ""),
-                )
-            elif request.POST.get("form") == "revoke-invitation":
-                invitation_revoke(
-                    organization=org,
-                    actor=request.user,
-                    invitation_id=_int_or_zero(request.POST.get("invitation")),
-                )
-            elif request.POST.get("form") == "group-create":
-                group_create(
-                    organization=org,
-                    actor=request.user,
-                    slug=request.POST.get("slug", "").strip(),
-                    name=request.POST.get("name", "").strip(),
-                )
-            elif request.POST.get("form") == "group-members":
-                group_members_set(
-                    organization=org,
-                    actor=request.user,
-                    slug=request.POST.get("slug", ""),
-                    emails=re.split(r"[,\s]+", request.POST.get("members", "")),
-                )
-            elif request.POST.get("form") == "group-delete":
-                group_delete(
-                    organization=org, actor=request.user, slug=request.POST.get("slug", "")
-                )
-            elif request.POST.get("form") == "remove":
-                member_remove(
-                    organization=org, email=request.POST.get("email", ""), actor=request.user
-                )
-            messages.success(request, "Saved.")
-        except ServiceError as exc:
-            messages.error(request, exc.message)
-        return redirect("org-console", slug=org.slug)
     context = {
         "org": org,
-        "members": org.memberships.select_related("user").order_by("user__email"),
+        "members": members_of(org),
         "roles": Role.choices,
         "create_roles": [(r, label) for r, label in Role.choices if r != Role.VIEWER],
         "visibility_choices": Organization._meta.get_field("default_visibility").choices,
         "join_roles": Organization._meta.get_field("auto_join_role").choices,
         "can_manage_owners": role_can(membership.role, Can.MANAGE_OWNERS),
-        "groups": org.groups.prefetch_related("members").order_by("slug"),
-        "invitations": org.invitations.filter(
-            accepted_at__isnull=True, expires_at__gt=timezone.now()
-        ),
+        "groups": groups_of(org),
+        "invitations": invitations_pending(org),
     }
     return render(request, "orgs/console.html", context)
+
+
+def console_form(change):
+    """A form of the console: the admin's org (404 for outsiders, 403 for lower roles),
+    the change through its service, a message saying how it went, back to the console."""
+
+    @login_required
+    @require_POST
+    @wraps(change)
+    def view(request, slug):
+        org, _ = org_for_admin(request, slug)
+        try:
+            change(request, org)
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Saved.")
+        return redirect("org-console", slug=org.slug)
+
+    return view
+
+
+@console_form
+def settings_save(request, org):
+    org_settings_update(
+        organization=org,
+        actor=request.user,
+        artifacts_enabled="artifacts_enabled" in request.POST,
+        sharing_enabled="sharing_enabled" in request.POST,
+        scripts_allowed="scripts_allowed" in request.POST,
+        require_mfa="require_mfa" in request.POST,
+        min_create_role=request.POST.get("min_create_role"),
+        default_visibility=request.POST.get("default_visibility"),
+        default_group=request.POST.get("default_group"),
+        auto_join_domains=request.POST.get("auto_join_domains"),
+        auto_join_role=request.POST.get("auto_join_role"),
+    )
+
+
+@console_form
+def member_role(request, org):
+    member_role_change(
+        organization=org,
+        email=request.POST.get("email", ""),
+        role=request.POST.get("role", ""),
+        actor=request.user,
+    )
+
+
+@console_form
+def member_delete(request, org):
+    member_remove(organization=org, email=request.POST.get("email", ""), actor=request.user)
+
+
+@console_form
+def invitation_new(request, org):
+    invitation_create(
+        organization=org,
+        actor=request.user,
+        email=request.POST.get("email", ""),
+        role=request.POST.get("role", ""),
+    )
+
+
+@console_form
+def invitation_delete(request, org):
+    invitation_revoke(
+        organization=org,
+        actor=request.user,
+        invitation_id=_int_or_zero(request.POST.get("invitation")),
+    )
+
+
+@console_form
+def group_new(request, org):
+    group_create(
+        organization=org,
+        actor=request.user,
+        slug=request.POST.get("slug", "").strip(),
+        name=request.POST.get("name", "").strip(),
+    )
+
+
+@console_form
+def group_members(request, org):
+    group_members_set(
+        organization=org,
+        actor=request.user,
+        slug=request.POST.get("slug", ""),
+        emails=re.split(r"[,\s]+", request.POST.get("members", "")),
+    )
+
+
+@console_form
+def group_remove(request, org):
+    group_delete(organization=org, actor=request.user, slug=request.POST.get("slug", ""))
 
 
 @login_required

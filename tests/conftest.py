@@ -23,7 +23,9 @@ def _persona(name, organization, role):
     membership = member_add(
         organization=organization, email=f"{name}@example.com", role=role, password="pw-" + name
     )
-    _, secret = token_create(user=membership.user, organization=organization, name="test")
+    _, secret = token_create(
+        user=membership.user, organization=organization, name="test", mfa_used=True
+    )
     client = Client(HTTP_HOST=APP_HOST)
     client.force_login(membership.user)
     return Persona(name, membership.user, secret, client)

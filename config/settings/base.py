@@ -35,7 +35,7 @@ ALLOWED_HOSTS = [APP_HOST, SANDBOX_HOST]
 
 # --- Applications ------------------------------------------------------------------------
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.apps.OperatorAdminConfig",  # Django's admin, signed in through allauth only
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount",
     "allauth.socialaccount.providers.openid_connect",
     "allauth.socialaccount.providers.saml",
+    "config.apps.ProjectConfig",  # the project's system checks
     "orgs",
     "artifacts",
 ]
@@ -56,7 +57,8 @@ MIDDLEWARE = [
     # SECURITY: first. Sandbox requests leave here for the sandbox's own small stack,
     # without cookies, and every sandbox response, errors included, leaves with the
     # sandbox headers. Everything below is the app host's.
-    "artifacts.middleware.SandboxHostMiddleware",
+    "config.hosts.SandboxHostMiddleware",
+    "config.api.ApiJsonErrorsMiddleware",  # keeps the headers the ones below add
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # the app host's (sandbox requests left)
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -67,9 +69,6 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    # Last: the JSON error it makes of Django's own answers under /api/ goes out through
-    # every middleware above, security headers included.
-    "artifacts.middleware.ApiJsonErrorsMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -282,7 +281,7 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "inte
 ARTIFACTS_RETENTION_EVERY = int(os.environ.get("ARTIFACTS_RETENTION_EVERY", "3600"))
 CELERY_BEAT_SCHEDULE = {
     "enforce-retention": {
-        "task": "artifacts.tasks.enforce_retention",
+        "task": "artifacts.tasks.enforce_retention",  # artifacts.retention.tasks
         "schedule": ARTIFACTS_RETENTION_EVERY,
     },
 }
@@ -302,7 +301,7 @@ ARTIFACTS_API_RATE = os.environ.get("ARTIFACTS_API_RATE", "600/m")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_grants": {"()": "artifacts.logfilters.RedactGrantsFilter"}},
+    "filters": {"redact_grants": {"()": "config.logfilters.RedactGrantsFilter"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "filters": ["redact_grants"]},
     },

@@ -161,7 +161,7 @@ def test_token_of_one_org_does_not_reach_another_orgs_artifact(personas, other_o
     body = personas["member"].push(visibility="org").json()
     # The member also joins globex: their globex token must not read acme's artifact.
     member_add(organization=other_org, email="member@example.com", role=Role.MEMBER)
-    _, secret = token_create(user=personas["member"].user, organization=other_org)
+    _, secret = token_create(user=personas["member"].user, organization=other_org, mfa_used=True)
     from django.test import Client
 
     response = Client().get(

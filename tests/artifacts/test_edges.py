@@ -64,8 +64,8 @@ def test_a_password_change_revokes_grants_of_other_sessions(personas):
 
 
 def test_the_database_holds_neither_the_grant_nor_the_session_key(member):
-    from artifacts.grants import grant_url
     from artifacts.models import SandboxGrant
+    from artifacts.sandbox.grants import grant_url
 
     artifact_id = member.push().json()["id"]
     url = frame_src(member.client.get(f"/a/{artifact_id}/"))
@@ -125,12 +125,26 @@ def test_numbers_in_requests_are_ascii_digits_or_ignored_never_a_500(personas):
     for bad in ("²", "١", " 1", "1_0", "-1", "99999999999"):
         viewer = member.client.get(f"/a/{artifact_id}/", {"v": bad})
         assert viewer.status_code == 200, bad  # the picker's value ignored: the latest
-        diff = member.client.get(f"/a/{artifact_id}/diff", {"to": bad})
-        assert diff.status_code == 404, bad
+        for end in ("to", "from"):
+            diff = member.client.get(f"/a/{artifact_id}/diff", {end: bad})
+            assert diff.status_code == 404, bad
+        policy = admin.client.post(
+            "/org/acme/admin/retention/policy",
+            {
+                "retention_unshared_days": bad,
+                "retention_notice_days": "7",
+                "retention_grace_days": "30",
+            },
+            follow=True,
+        )
+        # (form fields are trimmed: " 1" is 1 there)
+        assert (b"retention_unshared_days must be" in policy.content) == (bad != " 1"), bad
         page = admin.client.post(
-            "/org/acme/admin/", {"form": "revoke-invitation", "invitation": bad}, follow=True
+            "/org/acme/admin/invitations/revoke", {"invitation": bad}, follow=True
         )
         assert page.status_code == 200 and b"No such pending invitation." in page.content
+    audit = admin.api("get", "/org/audit", data={"page": "9" * 30})  # past any OFFSET
+    assert audit.status_code == 200 and audit.json()["events"] == []
     assert member.client.get(f"/a/{artifact_id}/", {"v": "1"})["Location"].endswith("/v/1/")
 
 

@@ -253,7 +253,7 @@ def test_markdown_viewer_iframe_has_no_allow_scripts(member):
 def test_grants_are_redacted_from_access_logs():
     import logging
 
-    from artifacts.logfilters import RedactGrantsFilter
+    from config.logfilters import RedactGrantsFilter
 
     record = logging.LogRecord(
         "django.server",

@@ -15,9 +15,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from artifacts import authz
 from artifacts.models import Artifact, Share
-from artifacts.retention import retention_enforce
+from artifacts.retention.enforce import retention_enforce
+from artifacts.sandbox import authz
 from orgs.models import Role
 from orgs.services import (
     group_create,

@@ -43,7 +43,7 @@ def run(cli_env, tmp_path):
 
     def run(*args: str, input: bytes | None = None, env: dict | None = None, cwd=None):
         return subprocess.run(
-            [sys.executable, "-m", "artifacts.cli", *args],
+            [sys.executable, "-m", "artifact_cli", *args],
             input=input,
             stdin=None if input is not None else subprocess.DEVNULL,
             capture_output=True,

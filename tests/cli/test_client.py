@@ -8,10 +8,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
-
-from artifacts.cli.client import ApiClient
-from artifacts.cli.errors import ArtifactError
-from artifacts.cli.upload import MAX_BYTES, upload_from_bytes, upload_from_path
+from artifact_cli.client import ApiClient
+from artifact_cli.errors import ArtifactError
+from artifact_cli.upload import MAX_BYTES, upload_from_bytes, upload_from_path
 
 from .conftest import PAGE
 

@@ -8,8 +8,7 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-
-from artifacts.cli.inline import inline_page
+from artifact_cli.inline import inline_page
 
 PNG = b"\x89PNG\r\n\x1a\nfake-image"
 FONT = b"wOF2fake-font"

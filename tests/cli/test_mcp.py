@@ -26,7 +26,7 @@ def mcp_session(cli_env, tmp_path):
     """mcp_session(scenario): runs `async scenario(session)` against `artifact mcp`."""
     params = StdioServerParameters(
         command=sys.executable,
-        args=["-m", "artifacts.cli", "mcp"],
+        args=["-m", "artifact_cli", "mcp"],
         env={k: cli_env[k] for k in ("PYTHONPATH", "ARTIFACT_URL", "ARTIFACT_TOKEN")},
         cwd=str(ROOT),
     )

@@ -22,7 +22,8 @@ def people():
         organization=org, email="bob@example.com", role=Role.MEMBER, password="pw-bob-node"
     ).user
     tokens = {
-        u.email: token_create(user=u, organization=org, name="t")[1] for u in (admin, ann, bob)
+        u.email: token_create(user=u, organization=org, name="t", mfa_used=True)[1]
+        for u in (admin, ann, bob)
     }
     return tokens
 

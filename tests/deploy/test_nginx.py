@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from artifacts.serving import PERMISSIONS_POLICY
+from artifacts.sandbox.serving import PERMISSIONS_POLICY
 from deploy.nginx.render import render
 from tests.liveserver import ROOT, free_port
 

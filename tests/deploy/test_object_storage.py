@@ -17,7 +17,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from artifacts.models import Blob
-from artifacts.retention import BLOB_LEASE, blobs_collect
+from artifacts.retention.enforce import BLOB_LEASE, blobs_collect
 from tests.helpers import frame_src, sandbox_get
 
 BUCKET = "artifacts-test"

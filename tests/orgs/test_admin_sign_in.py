@@ -89,3 +89,27 @@ def test_guessing_admin_passwords_is_rate_limited(superuser):
     )
     assert locked.status_code == 200 and "Too many failed" in locked.content.decode()
     assert not _signed_in(client)
+
+
+def test_a_signed_in_staff_member_cannot_switch_accounts_through_the_admin_form(superuser):
+    """Django's login form would authenticate whoever's password is posted, even for a
+    session signed in already; it never runs."""
+    root, _ = superuser
+    other = get_user_model().objects.create_superuser(
+        username=f"b-{root.email}", email=f"b-{root.email}", password="pw-other-1234"
+    )
+    client = Client(HTTP_HOST=APP_HOST)
+    client.force_login(other)  # staff without a second factor: the admin is theirs
+    assert _signed_in(client)
+    response = _admin_login(client, root, "pw-root-1234", random_address())
+    assert response.status_code == 302 and response["Location"] == "/admin/"
+    assert client.session["_auth_user_id"] == str(other.pk)
+
+
+def test_a_staff_session_that_skipped_its_second_factor_reaches_no_admin_page(superuser):
+    user, _ = superuser
+    client = Client(HTTP_HOST=APP_HOST)
+    client.force_login(user)  # as Django's own admin form used to sign in: no second step
+    assert client.get("/admin/").status_code == 302
+    assert client.get("/admin/login/").status_code == 403  # told, not sent round in circles
+    assert not _signed_in(client)

@@ -30,9 +30,8 @@ def test_console_and_audit_pages_by_persona(personas, who):
 
 def test_settings_form_changes_the_toggles_and_audits_them(personas):
     response = personas["admin"].client.post(
-        "/org/acme/admin/",
+        "/org/acme/admin/settings",
         {
-            "form": "settings",
             "artifacts_enabled": "on",
             "scripts_allowed": "on",
             "min_create_role": "admin",
@@ -53,24 +52,22 @@ def test_settings_form_changes_the_toggles_and_audits_them(personas):
 
 def test_member_forms_follow_the_owner_rules(personas):
     admin = personas["admin"].client
-    admin.post(
-        "/org/acme/admin/", {"form": "role", "email": "viewer@example.com", "role": "member"}
-    )
+    admin.post("/org/acme/admin/members/role", {"email": "viewer@example.com", "role": "member"})
     assert Membership.objects.get(user__email="viewer@example.com").role == "member"
     page = admin.post(
-        "/org/acme/admin/",
-        {"form": "role", "email": "owner@example.com", "role": "viewer"},
+        "/org/acme/admin/members/role",
+        {"email": "owner@example.com", "role": "viewer"},
         follow=True,
     )
     assert b"Only an owner can change another owner." in page.content
     assert Membership.objects.get(user__email="owner@example.com").role == "owner"
-    admin.post("/org/acme/admin/", {"form": "remove", "email": "other@example.com"})
+    admin.post("/org/acme/admin/members/remove", {"email": "other@example.com"})
     assert not Membership.objects.filter(user__email="other@example.com").exists()
 
 
 def test_audit_page_filters_and_exports_json(personas):
     admin = personas["admin"].client
-    admin.post("/org/acme/admin/", {"form": "settings", "min_create_role": "owner"})
+    admin.post("/org/acme/admin/settings", {"min_create_role": "owner"})
     page = admin.get("/org/acme/admin/audit/?action=org.setting_change").content.decode()
     assert "org.setting_change" in page and "member.add" not in page
     exported = admin.get("/org/acme/admin/audit/?action=org.setting_change&format=json")
@@ -91,11 +88,10 @@ def test_nav_shows_admin_links_only_to_admins(personas):
 
 def test_groups_in_the_console(personas):
     admin = personas["admin"].client
-    admin.post("/org/acme/admin/", {"form": "group-create", "slug": "design", "name": "Design"})
+    admin.post("/org/acme/admin/groups/new", {"slug": "design", "name": "Design"})
     admin.post(
-        "/org/acme/admin/",
+        "/org/acme/admin/groups/members",
         {
-            "form": "group-members",
             "slug": "design",
             "members": "viewer@example.com, other@example.com",
         },
@@ -106,17 +102,16 @@ def test_groups_in_the_console(personas):
         "viewer@example.com",
     ]
     assert b"Design" in admin.get("/org/acme/admin/").content
-    admin.post("/org/acme/admin/", {"form": "group-delete", "slug": "design"})
+    admin.post("/org/acme/admin/groups/delete", {"slug": "design"})
     assert not Organization.objects.get(slug="acme").groups.exists()
 
 
 def test_default_group_in_the_console(personas):
     admin = personas["admin"].client
-    admin.post("/org/acme/admin/", {"form": "group-create", "slug": "design"})
+    admin.post("/org/acme/admin/groups/new", {"slug": "design"})
     admin.post(
-        "/org/acme/admin/",
+        "/org/acme/admin/settings",
         {
-            "form": "settings",
             "artifacts_enabled": "on",
             "sharing_enabled": "on",
             "scripts_allowed": "on",
@@ -125,9 +120,8 @@ def test_default_group_in_the_console(personas):
     )
     assert Organization.objects.get(slug="acme").default_group.slug == "design"
     admin.post(
-        "/org/acme/admin/",
+        "/org/acme/admin/settings",
         {
-            "form": "settings",
             "artifacts_enabled": "on",
             "sharing_enabled": "on",
             "scripts_allowed": "on",

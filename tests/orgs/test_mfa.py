@@ -1,7 +1,10 @@
 """MFA (allauth.mfa) and an org that requires it: members without a second factor reach
 nothing of the org (and are told why) on every path; with TOTP set up they do."""
 
+import re
+
 import pytest
+from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.test import Client
 
@@ -103,18 +106,17 @@ def test_only_an_admin_whose_session_used_a_factor_may_require_mfa_in_the_consol
     secret = generate_totp_secret()
     TOTP.activate(admin.user, secret)
     form = {
-        "form": "settings",
         "artifacts_enabled": "on",
         "sharing_enabled": "on",
         "scripts_allowed": "on",
         "require_mfa": "on",
         "min_create_role": "member",
     }
-    page = admin.client.post("/org/acme/admin/", form, follow=True)  # force_login session
+    page = admin.client.post("/org/acme/admin/settings", form, follow=True)  # force_login session
     assert b"Sign in with your second factor" in page.content
     assert not Organization.objects.get(slug="acme").require_mfa
     page = sign_in("admin@example.com", "pw-admin", secret).post(
-        "/org/acme/admin/", form, follow=True
+        "/org/acme/admin/settings", form, follow=True
     )
     assert b"Saved." in page.content
     assert Organization.objects.get(slug="acme").require_mfa
@@ -201,3 +203,46 @@ def test_a_saml_idp_configured_in_settings_gets_sp_metadata_and_a_sign_in_button
     assert b"/accounts/saml/corp/acs/" in metadata.content
     login = client.post("/accounts/saml/corp/login/")  # allauth starts logins by POST
     assert login.status_code == 302 and login["Location"].startswith("https://idp.example.com/sso?")
+
+
+@pytest.mark.django_db(transaction=True)  # allauth signals the new factor on commit
+def test_a_session_that_skipped_an_existing_factor_cannot_make_up_for_it(personas):
+    """A user with a passkey, in a session that never used it, adds TOTP (a password
+    re-entered is all allauth asks for that): the session still counts as without MFA."""
+    member = personas["member"]
+    artifact_id = member.push(visibility="org").json()["id"]
+    _org_requiring_mfa(personas)
+    viewer = personas["viewer"]
+    Authenticator.objects.create(user=viewer.user, type=Authenticator.Type.WEBAUTHN, data={})
+    client = viewer.client  # signed in before the passkey, or around it
+    assert client.post("/accounts/reauthenticate/", {"password": "pw-viewer"}).status_code == 302
+    client.get("/accounts/2fa/totp/activate/")
+    secret = client.session["mfa.totp.secret"]
+    response = client.post("/accounts/2fa/totp/activate/", {"code": totp_code(secret)})
+    assert response.status_code == 302
+    assert Authenticator.objects.filter(user=viewer.user, type="totp").exists()
+    assert client.get(f"/a/{artifact_id}/").status_code == 403
+
+
+def test_a_token_reaches_an_org_requiring_mfa_only_if_its_sign_in_used_a_factor(personas):
+    viewer = personas["viewer"]
+    artifact_id = personas["member"].push(visibility="org").json()["id"]
+    secret = generate_totp_secret()
+
+    def token_from(client) -> str:
+        page = client.post("/tokens/", {"org": "acme", "name": "laptop"}).content.decode()
+        return re.search(r"(art_[A-Za-z0-9_-]+)", page).group(1)
+
+    without = token_from(viewer.client)  # made before the factor, by a plain session
+    TOTP.activate(viewer.user, secret)
+    with_factor = token_from(sign_in("viewer@example.com", "pw-viewer", secret))
+    _org_requiring_mfa(personas)
+
+    def get(token):
+        return Client().get(
+            f"/api/v1/artifacts/{artifact_id}", headers={"Authorization": f"Bearer {token}"}
+        )
+
+    refused = get(without)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "mfa_required"
+    assert get(with_factor).status_code == 200

@@ -99,6 +99,6 @@ def test_access_requests_from_lookalike_emails_are_not_merged(personas, org):
 
 def test_a_bad_invitation_id_in_the_console_is_an_error_message_not_a_500(personas):
     page = personas["admin"].client.post(
-        "/org/acme/admin/", {"form": "revoke-invitation", "invitation": "x"}, follow=True
+        "/org/acme/admin/invitations/revoke", {"invitation": "x"}, follow=True
     )
     assert page.status_code == 200 and b"No such pending invitation." in page.content

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from artifacts.models import Artifact
-from artifacts.retention import retention_enforce
+from artifacts.retention.enforce import retention_enforce
 from orgs.models import AuditEvent
 from tests.helpers import PAGE
 
@@ -85,9 +85,8 @@ def test_the_preview_shows_exactly_what_a_run_then_does(personas):
 def test_the_console_saves_the_policy_and_restores_from_the_trash(personas):
     member, admin = personas["member"], personas["admin"]
     response = admin.client.post(
-        "/org/acme/admin/retention/",
+        "/org/acme/admin/retention/policy",
         {
-            "form": "policy",
             "retention_unshared_days": "7",
             "retention_shared_days": "",
             "retention_keep_versions": "3",
@@ -105,14 +104,13 @@ def test_the_console_saves_the_policy_and_restores_from_the_trash(personas):
     page = admin.client.get("/org/acme/admin/retention/").content.decode()
     trash = page.split('id="trash"')[1]
     assert "Trashed page" in trash and "retention policy" in trash
-    admin.client.post("/org/acme/admin/retention/", {"form": "restore", "artifact": artifact_id})
+    admin.client.post("/org/acme/admin/retention/restore", {"artifact": artifact_id})
     assert Artifact.objects.get(pk=artifact_id).trashed_at is None
     assert member.client.get(f"/a/{artifact_id}/").status_code == 200
     # A bad value is refused with a message, nothing changed.
     follow = admin.client.post(
-        "/org/acme/admin/retention/",
+        "/org/acme/admin/retention/policy",
         {
-            "form": "policy",
             "retention_unshared_days": "-1",
             "retention_grace_days": "14",
             "retention_notice_days": "2",

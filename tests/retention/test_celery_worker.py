@@ -111,7 +111,10 @@ def people():
     ann = member_add(
         organization=org, email="ann@example.com", role=Role.MEMBER, password="pw-ann-w"
     ).user
-    return {u.email: token_create(user=u, organization=org, name="t")[1] for u in (admin, ann)}
+    return {
+        u.email: token_create(user=u, organization=org, name="t", mfa_used=True)[1]
+        for u in (admin, ann)
+    }
 
 
 def test_the_embedded_default_enforces_on_its_folder_broker(people, tmp_path):

@@ -13,14 +13,8 @@ from django.utils import timezone
 
 from artifacts import storage
 from artifacts.models import Artifact, AuthzGeneration, Blob, PushReceipt, Share, Version
-from artifacts.retention import (
-    BLOB_LEASE,
-    RECEIPT_TTL,
-    blobs_collect,
-    plan_counts,
-    retention_enforce,
-    retention_plan,
-)
+from artifacts.retention.enforce import BLOB_LEASE, RECEIPT_TTL, blobs_collect, retention_enforce
+from artifacts.retention.policy import plan_counts, retention_plan
 from artifacts.services import artifact_trash_restore
 from orgs.errors import Forbidden, Invalid, NotFound
 from orgs.models import AuditEvent, Notification

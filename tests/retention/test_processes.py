@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from artifacts import storage
 from artifacts.models import Artifact, Blob, Version
-from artifacts.retention import BLOB_LEASE, blobs_collect
+from artifacts.retention.enforce import BLOB_LEASE, blobs_collect
 from orgs.models import AuditEvent, Role
 from orgs.services import member_add, org_create, org_settings_update, token_create
 from tests import subproc
@@ -153,7 +153,7 @@ def test_the_blob_collector_never_deletes_a_blob_a_concurrent_push_is_about_to_u
     of the same bytes started together. Whoever wins, the pushed version's bytes are there."""
     org, _ = expired_org
     owner = org.memberships.get().user
-    _, token = token_create(user=owner, organization=org, name="race")
+    _, token = token_create(user=owner, organization=org, name="race", mfa_used=True)
     rounds, collected = 20, 0
     for n in range(rounds):
         data = f"<p>race {n}</p>".encode()

@@ -7,7 +7,8 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from artifacts.retention import BATCH, plan_counts, retention_enforce, retention_plan
+from artifacts.retention.enforce import BATCH, retention_enforce
+from artifacts.retention.policy import plan_counts, retention_plan
 from orgs.management.commands._base import ServiceCommand
 from orgs.models import Organization
 

@@ -21,6 +21,6 @@ class Command(ServiceCommand):
         user = get_user_model().objects.filter(email__iexact=email).first()
         if user is None:
             raise NotFound(f"No user with email {email!r}.")
-        token, secret = token_create(user=user, organization=org, name=name)
+        token, secret = token_create(user=user, organization=org, name=name, mfa_used=True)
         self.stdout.write(f"Token {token.name!r} for {user.email} in {org.slug} (shown once):")
         self.stdout.write(secret)

@@ -26,6 +26,11 @@ def print_json(data) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
+def print_json_line(data) -> None:
+    """One JSON object per line (a stream of results, as --watch prints them)."""
+    click.echo(json.dumps(data, ensure_ascii=False))
+
+
 def note(message: str) -> None:
     stderr.print(Text(message), soft_wrap=True)
 
@@ -66,6 +71,19 @@ def show_push(result: dict, *, new: bool) -> None:
     )
     stdout.print(_url(result["url"]), soft_wrap=True)
     stdout.print(Text.assemble(("this version: ", "dim"), result["version_url"]), soft_wrap=True)
+    show_warnings(result.get("warnings") or [])
+
+
+def show_watched(result: dict) -> None:
+    """One line per version pushed by --watch."""
+    stdout.print(
+        Text.assemble(
+            (f"{datetime.now():%H:%M:%S} ", "dim"),
+            (f"v{result['version']} ", "green"),
+            result["version_url"],
+        ),
+        soft_wrap=True,
+    )
     show_warnings(result.get("warnings") or [])
 
 

@@ -1,54 +1,31 @@
-"""Retention (SPEC §6, §2.8): expire, prune, purge and collect, in bounded batches.
-
-What a policy selects at a given time is a `Plan` of querysets, used both by the admin
-preview and by the enforcement, so the preview shows exactly what a run would delete.
+"""Retention enforced (SPEC §6, §2.8): expire, prune, purge and collect, in bounded batches.
 
 Each batch is one transaction that changes its rows and writes their audit events
 together: a run killed at any point leaves every deletion audited and everything else
 whole. Rows are claimed with FOR UPDATE SKIP LOCKED and the claim's conditions are
 re-checked in the write, so two runs at once never delete or audit anything twice (on
-SQLite, IMMEDIATE transactions serialise the batches instead).
-
-The life of an expired artifact: a notice to its author `retention_notice_days` before,
-then the trash (invisible to all, restorable by an admin) for `retention_grace_days`, then
-the purge of its rows; its blobs go once no version refers to them (`blobs_collect`).
+SQLite, IMMEDIATE transactions serialise the batches instead). What each phase takes is
+the org's `Plan` (artifacts.retention.policy).
 """
 
 import fcntl
 import logging
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import (
-    BooleanField,
-    Count,
-    Exists,
-    ExpressionWrapper,
-    F,
-    OuterRef,
-    Q,
-    QuerySet,
-)
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from orgs.audit import audit_record
 from orgs.models import AuditEvent, Notification, Organization
 
-from . import authz, storage
-from .models import (
-    Artifact,
-    AuthzGeneration,
-    Blob,
-    PushReceipt,
-    SandboxGrant,
-    Share,
-    Version,
-    Visibility,
-)
+from .. import storage
+from ..models import Artifact, AuthzGeneration, Blob, PushReceipt, SandboxGrant, Share, Version
+from ..sandbox import authz
+from .notices import expired_notices, expiring_notices, notices_email_later
+from .policy import Plan, Report, age_base, is_shared, plan_counts, retention_plan
 
 logger = logging.getLogger(__name__)
 
@@ -62,116 +39,6 @@ RECEIPT_TTL = timedelta(days=7)
 NOTIFICATION_TTL = timedelta(days=90)
 
 Progress = Callable[[str, int], None]  # (phase, rows just done)
-
-
-def _age_base():
-    """An artifact's age counts from its last version, or from its restore if later."""
-    return Greatest("updated_at", Coalesce("restored_at", "updated_at"))
-
-
-def _shared() -> Q:
-    """Shared: with the whole org, or with any member or group (suspended shares count)."""
-    return Q(visibility=Visibility.ORG) | Q(Exists(Share.objects.filter(artifact=OuterRef("pk"))))
-
-
-def _is_shared() -> ExpressionWrapper:
-    return ExpressionWrapper(_shared(), output_field=BooleanField())
-
-
-def _live(organization: Organization) -> QuerySet[Artifact]:
-    """Artifacts a policy may touch: not pinned, not already in the trash."""
-    return Artifact.objects.filter(
-        organization=organization, pinned=False, trashed_at__isnull=True, latest_version__gt=0
-    )
-
-
-def _aged_since(cutoff: datetime) -> Q:
-    """Age base (see _age_base) at or before `cutoff`, in plain lookups so that it can be
-    negated and used in subqueries."""
-    return Q(updated_at__lte=cutoff) & (Q(restored_at__isnull=True) | Q(restored_at__lte=cutoff))
-
-
-def _due(organization: Organization, moment: datetime) -> Q | None:
-    """Artifacts whose policy deletes them at or before `moment`; None if no policy."""
-    rules = []
-    if organization.retention_unshared_days is not None:
-        cutoff = moment - timedelta(days=organization.retention_unshared_days)
-        rules.append(~_shared() & _aged_since(cutoff))
-    if organization.retention_shared_days is not None:
-        cutoff = moment - timedelta(days=organization.retention_shared_days)
-        rules.append(_shared() & _aged_since(cutoff))
-    if not rules:
-        return None
-    q = rules[0]
-    for rule in rules[1:]:
-        q |= rule
-    return q
-
-
-@dataclass
-class Plan:
-    """What the policy of one org selects at `as_of`."""
-
-    organization: Organization
-    as_of: datetime
-    expire: QuerySet[Artifact]  # to the trash
-    notify: QuerySet[Artifact]  # expiring within the notice period, author not told yet
-    prune: QuerySet[Version]  # beyond the K most recent of their artifact
-    purge: QuerySet[Artifact]  # in the trash for longer than the grace period
-
-
-def retention_plan(organization: Organization, as_of: datetime | None = None) -> Plan:
-    as_of = as_of or timezone.now()
-    live = _live(organization)
-    due_now = _due(organization, as_of)
-    due_soon = _due(organization, as_of + timedelta(days=organization.retention_notice_days))
-    none = Artifact.objects.none()
-    expire = live.filter(due_now) if due_now is not None else none
-    notify = (
-        live.filter(due_soon)
-        .exclude(due_now)
-        .filter(
-            Q(expiry_noticed_for__isnull=True)
-            | Q(expiry_noticed_for__lt=F("updated_at"))
-            | Q(expiry_noticed_for__lt=F("restored_at"))
-        )
-        if due_soon is not None
-        else none
-    )
-    keep = organization.retention_keep_versions
-    prune = Version.objects.none()
-    if keep is not None:
-        # Numbers are never reused and pruning takes the oldest, so the K most recent are
-        # exactly those above latest - K. The version the stable URL shows stays too.
-        prune = (
-            Version.objects.filter(
-                artifact__in=live if due_now is None else live.exclude(due_now),
-                number__lte=F("artifact__latest_version") - max(keep, 1),
-            )
-            .exclude(number=F("artifact__viewer_version"))
-            .order_by("artifact_id", "number")
-        )
-    purge = Artifact.objects.filter(
-        organization=organization,
-        trashed_at__lte=as_of - timedelta(days=organization.retention_grace_days),
-    )
-    return Plan(organization, as_of, expire, notify, prune, purge)
-
-
-@dataclass
-class Report:
-    notified: int = 0
-    expired: int = 0
-    pruned: int = 0  # versions
-    purged: int = 0  # artifacts
-    blobs: int = 0
-    receipts: int = 0
-    notifications: int = 0
-    orgs: list[str] = field(default_factory=list)
-
-    def add(self, other: "Report") -> None:
-        for name in ("notified", "expired", "pruned", "purged"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 def _claim(qs: QuerySet, size: int, *fields) -> list:
@@ -211,53 +78,17 @@ def _notify_batch(plan: Plan, size: int) -> int:
     org = plan.organization
     with transaction.atomic():
         rows = _claim(
-            plan.notify.annotate(base=_age_base(), shared=_is_shared()),
+            plan.notify.annotate(base=age_base(), shared=is_shared()),
             size,
             *("pk", "title", "author_id", "base", "shared"),
         )
         if not rows:
             return 0
         Artifact.objects.filter(pk__in=[r["pk"] for r in rows]).update(
-            expiry_noticed_for=_age_base()
+            expiry_noticed_for=age_base()
         )
-        notices = Notification.objects.bulk_create(
-            Notification(
-                user_id=row["author_id"],
-                organization=org,
-                kind="expiry",
-                text=(
-                    f"“{row['title']}” will be deleted on {_expiry(org, row):%Y-%m-%d} by "
-                    f"{org.name or org.slug}'s retention policy. Push a new version or pin "
-                    "it to keep it."
-                )[:500],
-                url=f"/a/{row['pk']}/",
-            )
-            for row in rows
-            if row["author_id"] is not None
-        )
-        _email_later(notices)
+        notices_email_later(expiring_notices(org, rows))
     return len(rows)
-
-
-def _expiry(org: Organization, row: dict) -> datetime:
-    days = org.retention_shared_days if row["shared"] else org.retention_unshared_days
-    return row["base"] + timedelta(days=days)
-
-
-def _email_later(notices: list[Notification]) -> None:
-    ids = [n.pk for n in notices if n.pk is not None]
-    if not ids:
-        return
-
-    def send():
-        from .tasks import notices_email
-
-        try:
-            notices_email.delay(ids)
-        except Exception:  # the in-app notice is there; a broker outage must not undo it
-            logger.exception("could not queue the email of %d notices", len(ids))
-
-    transaction.on_commit(send)
 
 
 def _expire_batch(plan: Plan, size: int) -> int:
@@ -272,22 +103,7 @@ def _expire_batch(plan: Plan, size: int) -> int:
         )
         authz.bump("artifact", *ids)  # cached sandbox decisions about them are void
         _audit(org, "artifact.expire", rows, grace_days=org.retention_grace_days)
-        grace_end = plan.as_of + timedelta(days=org.retention_grace_days)
-        notices = Notification.objects.bulk_create(
-            Notification(
-                user_id=row["author_id"],
-                organization=org,
-                kind="expiry",
-                text=(
-                    f"“{row['title']}” expired under {org.name or org.slug}'s retention "
-                    f"policy and is in the trash; an admin can restore it until "
-                    f"{grace_end:%Y-%m-%d}."
-                )[:500],
-            )
-            for row in rows
-            if row["author_id"] is not None
-        )
-        _email_later(notices)
+        notices_email_later(expired_notices(org, rows, plan.as_of))
     return len(rows)
 
 
@@ -486,70 +302,3 @@ def _enforce(report, orgs, as_of, dry_run, batch_size, progress) -> None:
     if not dry_run:
         report.blobs = blobs_collect(batch_size=batch_size, progress=progress)
         report.receipts, report.notifications = housekeeping(timezone.now())
-
-
-def plan_counts(plan: Plan) -> Report:
-    return Report(
-        notified=plan.notify.count(),
-        expired=plan.expire.count(),
-        pruned=plan.prune.count(),
-        purged=plan.purge.count(),
-    )
-
-
-PREVIEW_ROWS = 50
-
-
-def retention_preview(organization: Organization, as_of: datetime | None = None) -> dict:
-    """What a run at `as_of` would do to the org: counts, and the first rows of each kind
-    (the same querysets the run uses). For the admin console and the org API."""
-    plan = retention_plan(organization, as_of)
-    counts = plan_counts(plan)
-
-    def artifacts(qs, limit=PREVIEW_ROWS) -> list[dict]:
-        rows = qs.annotate(shared=_is_shared()).select_related("author").order_by("updated_at")
-        return [
-            {
-                "id": a.pk,
-                "title": a.title,
-                "author": a.author.email if a.author else None,
-                "last_version_at": a.updated_at,
-                "shared": a.shared,
-                "trashed_at": a.trashed_at,
-            }
-            for a in rows[:limit]
-        ]
-
-    pruned: dict[str, dict] = {}
-    for version in plan.prune.select_related("artifact")[: PREVIEW_ROWS * 10]:
-        entry = pruned.setdefault(
-            version.artifact_id,
-            {"id": version.artifact_id, "title": version.artifact.title, "versions": []},
-        )
-        entry["versions"].append(version.number)
-    return {
-        "as_of": plan.as_of,
-        "counts": {
-            "notify": counts.notified,
-            "expire": counts.expired,
-            "prune_versions": counts.pruned,
-            "purge": counts.purged,
-        },
-        "notify": artifacts(plan.notify),
-        "expire": artifacts(plan.expire),
-        "prune": list(pruned.values())[:PREVIEW_ROWS],
-        "purge": artifacts(plan.purge),
-    }
-
-
-def artifact_expires_at(artifact: Artifact) -> datetime | None:
-    """When the org's policy will move the artifact to the trash; None if never."""
-    org = artifact.organization
-    if artifact.pinned or artifact.trashed_at is not None:
-        return None
-    shared = artifact.visibility == Visibility.ORG or artifact.shares.exists()
-    days = org.retention_shared_days if shared else org.retention_unshared_days
-    if days is None:
-        return None
-    base = max(artifact.updated_at, artifact.restored_at or artifact.updated_at)
-    return base + timedelta(days=days)

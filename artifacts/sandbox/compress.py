@@ -9,7 +9,7 @@ import tempfile
 import brotli
 from django.core.files import File
 
-from . import storage
+from .. import storage
 
 logger = logging.getLogger(__name__)
 

@@ -14,6 +14,7 @@ from typing import Any, BinaryIO
 
 import httpx
 
+from . import __version__
 from .config import Config
 from .config import load as load_config
 from .errors import (
@@ -84,7 +85,10 @@ class ApiClient:
         self.backoff = backoff
         self._http = httpx.Client(
             base_url=f"{url}/api/v1",
-            headers={"Authorization": f"Bearer {token}", "User-Agent": "artifact-cli"},
+            headers={
+                "Authorization": f"Bearer {token}",
+                "User-Agent": f"artifact-cli/{__version__}",
+            },
             timeout=httpx.Timeout(timeout, connect=10.0),
             # Source downloads may redirect to object storage (a short-lived signed URL;
             # httpx drops the Authorization header on the way to another origin).
@@ -108,6 +112,9 @@ class ApiClient:
     # --- The API ---------------------------------------------------------------------------
     def me(self) -> dict:
         return self._json("GET", "/me")
+
+    def server_version(self) -> dict:
+        return self._json("GET", "/version")
 
     def push(
         self,

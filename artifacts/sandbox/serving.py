@@ -6,7 +6,7 @@ from django.conf import settings
 from django.http import HttpResponse, HttpResponseNotModified, StreamingHttpResponse
 from django.template.loader import render_to_string
 
-from . import storage
+from .. import storage
 
 PERMISSIONS_POLICY = ", ".join(
     f"{feature}=()"

@@ -30,7 +30,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from orgs.models import Group, Membership, Organization
 
-from .models import Artifact, AuthzGeneration, Share
+from ..models import Artifact, AuthzGeneration, Share
 
 DECISION_TTL = 300  # seconds
 LOCAL_MAX = 10_000  # decisions kept per process (about 5 MiB), oldest dropped first

@@ -6,16 +6,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_POST
 
 from orgs.errors import ServiceError
 from orgs.services import RETENTION, org_settings_update
 from orgs.views import org_for_admin
 
-from .api import trashed_out
-from .retention import retention_preview
-from .selectors import artifacts_trashed
-from .services import artifact_trash_restore
+from ..selectors import artifacts_trashed
+from ..services import artifact_trash_restore
+from .policy import retention_preview, trash_entry
 
 TRASH_ROWS = 200
 POLICY_LABELS = {
@@ -37,28 +36,41 @@ def _preview_moment(value: str) -> datetime | None:
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
-def retention(request, slug):
+@require_POST
+def policy_save(request, slug):
     org, _ = org_for_admin(request, slug)
-    if request.method == "POST":
-        try:
-            if request.POST.get("form") == "policy":
-                org_settings_update(
-                    organization=org,
-                    actor=request.user,
-                    **{name: request.POST.get(name, "").strip() for name in RETENTION},
-                )
-                messages.success(request, "Retention policy saved.")
-            elif request.POST.get("form") == "restore":
-                restored = artifact_trash_restore(
-                    user=request.user,
-                    organization=org,
-                    artifact_id=request.POST.get("artifact", ""),
-                )
-                messages.success(request, f"Restored “{restored.title}”.")
-        except ServiceError as exc:
-            messages.error(request, exc.message)
-        return redirect("org-retention", slug=org.slug)
+    try:
+        org_settings_update(
+            organization=org,
+            actor=request.user,
+            **{name: request.POST.get(name, "").strip() for name in RETENTION},
+        )
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Retention policy saved.")
+    return redirect("org-retention", slug=org.slug)
+
+
+@login_required
+@require_POST
+def trash_restore(request, slug):
+    org, _ = org_for_admin(request, slug)
+    try:
+        restored = artifact_trash_restore(
+            user=request.user, organization=org, artifact_id=request.POST.get("artifact", "")
+        )
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Restored “{restored.title}”.")
+    return redirect("org-retention", slug=org.slug)
+
+
+@login_required
+def retention(request, slug):
+    """The policy, what it would do now or on a chosen date, and the trash."""
+    org, _ = org_for_admin(request, slug)
     on = request.GET.get("on", "")
     as_of = _preview_moment(on)
     if on and as_of is None:
@@ -67,7 +79,7 @@ def retention(request, slug):
         "org": org,
         "preview": retention_preview(org, as_of),
         "preview_date": on if as_of else "",
-        "trash": [trashed_out(a) for a in artifacts_trashed(org)[:TRASH_ROWS]],
+        "trash": [trash_entry(a) for a in artifacts_trashed(org)[:TRASH_ROWS]],
         "policy": [
             (name, label, getattr(org, name), RETENTION[name][2])
             for name, label in POLICY_LABELS.items()

@@ -9,14 +9,15 @@ import os
 import re
 import sys
 import tempfile
+import time
 import uuid
 import webbrowser
-from importlib import metadata
 from pathlib import Path
 
 import click
 
-from . import config, output
+from . import __version__, config, output
+from . import watch as watching
 from .client import ApiClient
 from .errors import (
     EXIT_CONFLICT,
@@ -67,11 +68,19 @@ class IdCommand(click.Command):
         return super().parse_args(ctx, args)
 
 
-def _version() -> str:
-    try:
-        return metadata.version("org-artifacts")
-    except metadata.PackageNotFoundError:
-        return "unknown"
+def _show_version(ctx: click.Context, _param, value: bool) -> None:
+    """`artifact --version`: this CLI's version, and the server's when one is configured."""
+    if not value or ctx.resilient_parsing:
+        return
+    click.echo(f"artifact-cli {__version__}")
+    url, token = config.load_partial()
+    if url:
+        try:
+            with ApiClient(config.normalize_url(url), token or "", attempts=1) as api:
+                click.echo(f"server {api.url}: {api.server_version()['version']}")
+        except ArtifactError as error:
+            click.echo(f"server {url}: {one_line(str(error))}")
+    ctx.exit(0)
 
 
 def _interactive() -> bool:
@@ -83,7 +92,14 @@ def _usage(message: str) -> ArtifactError:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(_version(), prog_name="artifact")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_show_version,
+    help="Show this CLI's version and the server's, then exit.",
+)
 def cli() -> None:
     """Publish HTML and Markdown pages to your organisation's artifact server.
 
@@ -163,6 +179,9 @@ def whoami(as_json: bool) -> None:
 )
 @click.option("--inline", is_flag=True, help="Inline external scripts, styles, fonts, images.")
 @click.option("--open", "open_browser", is_flag=True, help="Open the page in a browser.")
+@click.option(
+    "--watch", is_flag=True, help="Then push a new version each time FILE changes (Ctrl-C stops)."
+)
 @json_option
 def push(
     file: str,
@@ -174,16 +193,25 @@ def push(
     base_version: int | None,
     inline: bool,
     open_browser: bool,
+    watch: bool,
     as_json: bool,
 ) -> None:
     """Push a page: a new artifact, or a new version with --to.
 
     FILE is an .html, .htm, .md or .markdown file (UTF-8, at most 16 MiB), or - for
-    stdin with --name.
+    stdin with --name. With --watch, the command stays: each time FILE changes, its new
+    bytes become the next version (one line per version), so the page viewers have open
+    follows the file.
     """
     if base_version is not None and artifact_id is None:
         raise _usage("--base-version needs --to ID")
+    if watch and file == "-":
+        raise _usage("--watch needs a file to watch, not stdin")
+    if watch and base_version is not None:
+        raise _usage("--watch pushes whenever the file changes: drop --base-version")
+    seen = watching.stamp(file) if watch else None  # before reading: no change slips by
     upload, report = _prepare(file, name, inline)
+    last = watching.sha256_of(upload.file) if watch else None
     with upload, ApiClient.from_config() as api:
         progress = output.UploadProgress(f"pushing {upload.name}")
         with progress:
@@ -207,7 +235,8 @@ def push(
             artifact = api.update(artifact_id, **{k: v for k, v in changes.items() if v})
             result["visibility"] = artifact["visibility"]
     if as_json:
-        output.print_json({**result, "inline": report.as_json()} if report else result)
+        shown = {**result, "inline": report.as_json()} if report else result
+        (output.print_json_line if watch else output.print_json)(shown)  # --watch: a stream
     else:
         if report:
             output.note(f"inlined {len(report.inlined)} resource(s)")
@@ -217,6 +246,49 @@ def push(
             output.warn(f"not inlined: {url} ({reason})")
     if open_browser and not webbrowser.open(result["url"]):
         output.warn("could not open a browser; the URL is printed above")
+    if watch:
+        _watch(file, name, inline, result["id"], seen, last, message=message, as_json=as_json)
+
+
+def _watch(file, name, inline, artifact_id: str, seen, last: str, *, message, as_json) -> None:
+    """Push FILE again each time its bytes change (`seen`: the file's stamp before the
+    bytes pushed last were read; `last`: their sha256), until Ctrl-C (exit 130)."""
+    output.note(f"watching {file} (Ctrl-C stops)")
+    try:
+        with ApiClient.from_config() as api:
+            for _ in watching.changes(file, seen):
+                try:
+                    upload, _ = _prepare(file, name, inline)
+                except ArtifactError as error:  # mid-edit: not UTF-8, empty, too big...
+                    output.warn(f"not pushed: {error.message}")
+                    continue
+                with upload:
+                    sha256 = watching.sha256_of(upload.file)
+                    if sha256 == last:
+                        continue
+                    result = _push_until_taken(api, upload, artifact_id, message)
+                last = sha256
+                if as_json:
+                    output.print_json_line(result)
+                else:
+                    output.show_watched(result)
+    except KeyboardInterrupt:
+        output.note(f"stopped watching {file}")
+        click.get_current_context().exit(EXIT_INTERRUPTED)
+
+
+def _push_until_taken(api, upload, artifact_id: str, message: str | None) -> dict:
+    """One version: tried again with the same key while the server cannot take it."""
+    key = str(uuid.uuid4())
+    while True:
+        try:
+            return api.push(upload, artifact_id=artifact_id, message=message, idempotency_key=key)
+        except ArtifactError as error:
+            if not watching.retryable(error):
+                raise
+            output.warn(f"{error.message}; trying again in {watching.RETRY_EVERY:.0f} s")
+            time.sleep(watching.RETRY_EVERY)
+            upload.file.seek(0)
 
 
 def _prepare(file: str, name: str | None, inline: bool):

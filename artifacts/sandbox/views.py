@@ -5,10 +5,10 @@ from django.http import HttpResponse
 
 from orgs.errors import ServiceError
 
-from . import services, storage
+from .. import services, storage
+from ..models import Format
 from .compress import served_name, variant_pick
 from .grants import grant_redeem
-from .models import Format
 from .serving import bytes_response, etag_for, not_here_response
 
 # No <meta refresh>: without allow-scripts Chromium refuses it. The viewer page polls

@@ -26,10 +26,10 @@ from django.utils.crypto import constant_time_compare
 from orgs.errors import NotFound
 from orgs.mfa import mfa_mark, session_used_mfa
 
+from ..models import Artifact, AuthzGeneration, SandboxGrant, Version
+from ..selectors import artifact_get_visible
 from . import authz
 from .authz import Access
-from .models import Artifact, AuthzGeneration, SandboxGrant, Version
-from .selectors import artifact_get_visible
 
 
 def _hash(token: str) -> str:

@@ -1,5 +1,0 @@
-"""`python -m artifacts.cli` runs the same command as the `artifact` console script."""
-
-from .main import main
-
-raise SystemExit(main())

@@ -1,0 +1,82 @@
+"""Retention and the trash in the HTTP API (/api/v1/org/retention/preview, /org/trash):
+org admins' views of the policy, mounted under the artifacts Router."""
+
+from datetime import datetime
+
+from ninja import Router, Schema
+
+from orgs.errors import ERRORS
+from orgs.permissions import Can, membership_require
+
+from .. import services
+from ..schemas import ArtifactOut, artifact_out
+from ..selectors import artifacts_trashed
+from .policy import retention_preview, trash_entry
+
+router = Router(tags=["org"])
+
+
+class PreviewArtifact(Schema):
+    id: str
+    title: str
+    author: str | None
+    last_version_at: datetime
+    shared: bool
+    trashed_at: datetime | None
+
+
+class PreviewPrune(Schema):
+    id: str
+    title: str
+    versions: list[int]
+
+
+class PreviewCounts(Schema):
+    notify: int
+    expire: int
+    prune_versions: int
+    purge: int
+
+
+class RetentionPreview(Schema):
+    as_of: datetime
+    counts: PreviewCounts
+    notify: list[PreviewArtifact]  # authors to be told now
+    expire: list[PreviewArtifact]  # to the trash
+    prune: list[PreviewPrune]  # versions beyond the K most recent
+    purge: list[PreviewArtifact]  # trash older than the grace period: purged for good
+
+
+class TrashedOut(Schema):
+    id: str
+    title: str
+    author: str | None
+    latest_version: int
+    trashed_at: datetime
+    trashed_by: str | None  # null: the retention policy
+    purge_after: datetime
+
+
+@router.get("/org/retention/preview", response={200: RetentionPreview, **ERRORS})
+def retention_preview_get(request, as_of: datetime | None = None):
+    """Exactly what the retention policy would do now, or at `as_of` (admins)."""
+    org = request.auth.organization
+    membership_require(request.auth.user, org, Can.MANAGE_ORG)
+    return retention_preview(org, as_of)
+
+
+@router.get("/org/trash", response={200: list[TrashedOut], **ERRORS})
+def trash_list(request):
+    """Deleted and expired artifacts, restorable until `purge_after` (admins)."""
+    org = request.auth.organization
+    membership_require(request.auth.user, org, Can.DELETE_ANY)
+    return [trash_entry(a) for a in artifacts_trashed(org)[:500]]
+
+
+@router.post("/org/trash/{artifact_id}/restore", response={200: ArtifactOut, **ERRORS})
+def trash_restore(request, artifact_id: str):
+    """Bring an artifact back from the trash, with its versions and shares (admins)."""
+    artifact = services.artifact_trash_restore(
+        user=request.auth.user, organization=request.auth.organization, artifact_id=artifact_id
+    )
+    return artifact_out(artifact)
