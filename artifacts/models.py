@@ -200,7 +200,7 @@ class SandboxGrant(models.Model):
     artifact_id = models.CharField(max_length=32)
     version_number = models.PositiveIntegerField()
     sha256 = models.CharField(max_length=64)
-    sealed_session_key = models.BinaryField()  # see grants._seal
+    session_hash = models.CharField(max_length=64)  # orgs.Session.key_hash, not the key
     expires_at = models.DateTimeField(db_index=True)
 
     def __str__(self):

@@ -125,7 +125,7 @@ def _compress_later(sha256: str, markdown: bool) -> None:
 def blob_render_request(sha256: str) -> None:
     """Queue the rendering of a big Markdown blob, once at a time. The push has committed
     by now: a broker outage must not turn it into an error, so it is logged, and the next
-    sandbox request for the version asks again."""
+    viewer of the version (artifacts.views) asks again."""
     marker = f"render-queued:{sha256}"
     if not cache.add(marker, 1, timeout=300) and cache.get(marker) is not None:
         return  # queued a moment ago (a miss while Redis is down queues again: harmless)

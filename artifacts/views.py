@@ -117,12 +117,7 @@ def viewer(request, artifact_id, number=None):
     if number is None and picked is not None:
         return redirect("viewer-version", artifact.pk, picked)
     version = _version_or_404(artifact, number)
-    token = grant_mint(
-        user=request.user,
-        session_key=request.session.session_key,
-        artifact=artifact,
-        version=version,
-    )
+    frame_src = _frame_url(request, artifact, version)
     rendering = artifact.format == Format.MARKDOWN and not storage.rendered_exists(version.blob_id)
     context = {
         "rendering": rendering,
@@ -130,7 +125,7 @@ def viewer(request, artifact_id, number=None):
         "version": version,
         "versions": artifact.versions.select_related("created_by").order_by("-number"),
         "pinned_number": number,
-        "frame_src": grant_url(token),
+        "frame_src": frame_src,
         "frame_sandbox": _frame_sandbox(artifact),
         "stable_url": artifact_url(artifact),
         # Only the stable URL follows new versions; a versioned URL never moves.
@@ -182,14 +177,26 @@ def diff(request, artifact_id):
 MODES = {"unified": "Source, unified", "split": "Source, side by side", "rendered": "Rendered"}
 
 
-def _frame(request, artifact, version) -> dict:
+def _frame_url(request, artifact, version) -> str:
+    """A fresh grant's URL for a frame of this version. A Markdown page not rendered yet is
+    asked for here (once at a time): the sandbox shows "Rendering…" until it is there."""
+    if artifact.format == Format.MARKDOWN and not storage.rendered_exists(version.blob_id):
+        services.blob_render_request(version.blob_id)
     token = grant_mint(
         user=request.user,
         session_key=request.session.session_key,
         artifact=artifact,
         version=version,
     )
-    return {"version": version, "src": grant_url(token), "sandbox": _frame_sandbox(artifact)}
+    return grant_url(token)
+
+
+def _frame(request, artifact, version) -> dict:
+    return {
+        "version": version,
+        "src": _frame_url(request, artifact, version),
+        "sandbox": _frame_sandbox(artifact),
+    }
 
 
 def _frame_sandbox(artifact) -> str:
@@ -226,13 +233,9 @@ def live(request, artifact_id):
     if request.GET.get("v") == str(artifact.shown_version):
         return HttpResponse(status=204)
     version = version_get(artifact)
-    token = grant_mint(
-        user=request.user,
-        session_key=request.session.session_key,
-        artifact=artifact,
-        version=version,
+    return JsonResponse(
+        {"version": version.number, "frame_src": _frame_url(request, artifact, version)}
     )
-    return JsonResponse({"version": version.number, "frame_src": grant_url(token)})
 
 
 @login_required
@@ -252,7 +255,10 @@ def rendered(request, artifact_id, number):
     """Polled by the viewer while a big Markdown version renders in the background."""
     artifact = _visible_or_404(request, artifact_id)
     version = _version_or_404(artifact, number)
-    return JsonResponse({"ready": storage.rendered_exists(version.blob_id)})
+    ready = storage.rendered_exists(version.blob_id)
+    if not ready:  # asked again while it waits: a broker that was down may be back
+        services.blob_render_request(version.blob_id)
+    return JsonResponse({"ready": ready})
 
 
 def csrf_failure(request, reason=""):

@@ -144,7 +144,7 @@ def main():
             "-c",
             (
                 "from django.contrib.auth import get_user_model;"
-                "from django.contrib.sessions.backends.db import SessionStore;"
+                "from orgs.sessions import SessionStore;"
                 "from artifacts.models import Artifact;"
                 "from artifacts.sandbox.grants import grant_mint, grant_url;"
                 "u=get_user_model().objects.get(email='bench@example.com');"

@@ -6,11 +6,6 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.checks import Error, Tags, register
 
-SESSIONS_IN_THE_DATABASE = (
-    "django.contrib.sessions.backends.db",
-    "django.contrib.sessions.backends.cached_db",
-)
-
 
 def _covers(cookie_domain: str | None, host: str) -> bool:
     if not cookie_domain:
@@ -52,14 +47,14 @@ def check_sandbox_isolation(app_configs, **kwargs):
                     id="artifacts.E003",
                 )
             )
-    if settings.SESSION_ENGINE not in SESSIONS_IN_THE_DATABASE:
-        # The sandbox asks the session table, on every request, whether the session behind
-        # a grant is still alive (artifacts.sandbox.grants): sessions must live there.
+    if settings.SESSION_ENGINE != "orgs.sessions":
+        # The sandbox finds the session behind a grant in orgs' session table, in the query
+        # that reads the grant (artifacts.sandbox.grants): sessions must live there.
         errors.append(
             Error(
-                f"SESSION_ENGINE={settings.SESSION_ENGINE!r}: the sandbox re-checks sessions "
-                "in the database.",
-                hint="Use django.contrib.sessions.backends.db (the default) or cached_db.",
+                f"SESSION_ENGINE={settings.SESSION_ENGINE!r}: the sandbox looks sessions up in "
+                "the table of orgs.sessions.",
+                hint='Leave SESSION_ENGINE = "orgs.sessions" (config/settings/base.py).',
                 id="artifacts.E004",
             )
         )

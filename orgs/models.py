@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.db import models
 
+from .sessions import Session  # noqa: F401  (a model of this app, kept with its engine)
+
 
 class Role(models.TextChoices):
     OWNER = "owner"

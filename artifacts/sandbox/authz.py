@@ -1,4 +1,4 @@
-"""Cached sandbox authorisation: every request is still checked, most in two queries.
+"""Cached sandbox authorisation: every request is still checked, most in one query.
 
 The full check of a grant (session alive and this user's, auth hash current, user active,
 membership, role, visibility, toggles, MFA, the version still there) costs six queries. Its
@@ -9,13 +9,12 @@ bumps one of those generations in the same transaction (signals below, and expli
 where rows change by bulk update), so a decision taken before the change is never found
 again: correct on every node at once, and when Redis forgets or is down the full check
 simply runs. A session can end without any of that (deleted on the server by any means,
-or expired), so a cached decision is used only after asking the session table whether its
-session is still alive. Each process also keeps the decisions it used lately, in front of
-Redis: as safe, since the key holds the generations read on this very request, and a warm
-request then costs two small queries and no round trip to Redis.
+or expired): the query that reads the grant joins its live session, so a grant whose
+session is gone is not found at all. Each process also keeps the decisions it used lately,
+in front of Redis: as safe, since the key holds the generations read on this very request,
+and a warm request then costs one query and no round trip to Redis.
 """
 
-import hashlib
 import threading
 import time
 from collections import OrderedDict
@@ -59,10 +58,10 @@ def _local_put(key: str, access: Access) -> None:
             _local.popitem(last=False)  # the oldest
 
 
-def decision_key(session_key: str, user_id: int, artifact_id: str, number: int, gens: str) -> str:
-    session = hashlib.sha256(session_key.encode()).hexdigest()[:32]  # never the key itself
-    # "authz2": decisions of an earlier shape, cached before an upgrade, are never read.
-    return f"authz2:{user_id}:{session}:{artifact_id}:{number}:{gens}"
+def decision_key(session_hash: str, user_id: int, artifact_id: str, number: int, gens: str) -> str:
+    # The session by the hash of its key, never the key itself. "authz3": decisions of an
+    # earlier shape, cached before an upgrade, are never read.
+    return f"authz3:{user_id}:{session_hash[:32]}:{artifact_id}:{number}:{gens}"
 
 
 def decision_get(key: str) -> Access | None:

@@ -5,6 +5,10 @@ process, and independent of Redis. It is bound to user, session, artifact, versi
 blob, and valid for ARTIFACTS_GRANT_TTL seconds to start a load. It carries no data a
 page's script could read. Redeeming it re-checks everything, so logout, removal,
 deactivation and unsharing take effect on the very next sandbox request.
+
+The row names its session by the sha256 of the session's key, the column by which the
+session table (orgs.sessions) is found: one query reads the grant, the session behind it
+(still there, not expired) and the generations its cached decision depends on.
 """
 
 import hashlib
@@ -13,18 +17,16 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
-from importlib import import_module
 
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
-from django.contrib.sessions.backends.base import SessionBase
-from django.contrib.sessions.models import Session
 from django.db import connection
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from orgs.errors import NotFound
 from orgs.mfa import mfa_mark, session_used_mfa
+from orgs.sessions import Session, SessionStore, session_key_hash
 
 from ..models import Artifact, AuthzGeneration, SandboxGrant, Version
 from ..selectors import artifact_get_visible
@@ -37,13 +39,6 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _seal(token: str, data: bytes) -> bytes:
-    """XOR with a keystream derived from the token, which is never stored: only the holder
-    of the grant URL can recover the session key from the row."""
-    stream = hashlib.shake_256(b"grant-session:" + token.encode()).digest(len(data))
-    return bytes(a ^ b for a, b in zip(data, stream, strict=True))
-
-
 def grant_mint(*, user, session_key: str, artifact: Artifact, version: Version) -> str:
     token = secrets.token_urlsafe(32)
     SandboxGrant.objects.create(
@@ -53,7 +48,7 @@ def grant_mint(*, user, session_key: str, artifact: Artifact, version: Version) 
         artifact_id=artifact.pk,
         version_number=version.number,
         sha256=version.blob_id,
-        sealed_session_key=_seal(token, session_key.encode()),
+        session_hash=session_key_hash(session_key),
         expires_at=timezone.now() + timedelta(seconds=settings.ARTIFACTS_GRANT_TTL),
     )
     return token
@@ -63,15 +58,13 @@ def grant_url(token: str) -> str:
     return f"{settings.ARTIFACTS_SANDBOX_URL}/g/{token}/"
 
 
-def _session_store(session_key: str) -> SessionBase:
-    return import_module(settings.SESSION_ENGINE).SessionStore(session_key)
-
-
 @cache
 def _grant_sql() -> str:
-    """The grant and the three generations its cached decision depends on, in one query.
-    Raw, and built once: compiling the ORM's version of it cost more than running it."""
+    """The grant, its session and the three generations its cached decision depends on,
+    in one query. Raw, and built once: compiling the ORM's version of it cost more than
+    running it."""
     grant, gen = SandboxGrant._meta.db_table, AuthzGeneration._meta.db_table
+    session = Session._meta.db_table
 
     def generation(prefix: str, column: str) -> str:
         return (
@@ -79,11 +72,14 @@ def _grant_sql() -> str:
             f"CAST(g.{column} AS TEXT)), 0)"
         )
 
+    # SECURITY: the join is the session check of every request, warm or cold: a session
+    # deleted (logout, an admin, any SQL) or expired takes its grants with it at once.
     return (
         "SELECT g.user_id, g.organization_id, g.artifact_id, g.version_number, g.sha256, "  # noqa: S608 (names from the models)
-        f"g.sealed_session_key, {generation('user', 'user_id')}, "
+        f"g.session_hash, s.session_data, {generation('user', 'user_id')}, "
         f"{generation('org', 'organization_id')}, {generation('artifact', 'artifact_id')} "
-        f"FROM {grant} g WHERE g.token_hash = %s AND g.expires_at > %s"
+        f"FROM {grant} g JOIN {session} s ON s.key_hash = g.session_hash "
+        "WHERE g.token_hash = %s AND g.expires_at > %s AND s.expire_date > %s"
     )
 
 
@@ -94,7 +90,8 @@ class _Grant:
     artifact_id: str
     version_number: int
     sha256: str
-    sealed_session_key: bytes
+    session_hash: str
+    session_data: str
     gen_user: int
     gen_org: int
     gen_artifact: int
@@ -103,7 +100,7 @@ class _Grant:
 def _grant_get(token: str) -> _Grant | None:
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
-        cursor.execute(_grant_sql(), [_hash(token), now])
+        cursor.execute(_grant_sql(), [_hash(token), now, now])
         row = cursor.fetchone()
     return None if row is None else _Grant(*row)
 
@@ -111,48 +108,31 @@ def _grant_get(token: str) -> _Grant | None:
 def grant_redeem(token: str) -> Access:
     """What a grant still entitles its user to see, or NotFound. Checked in full, or found
     among the decisions of the shared cache that no change has invalidated since
-    (artifacts.authz). One query reads the grant with the generations its decision
-    depends on; with the decision cached, one more asks whether the session is alive, and
-    that is all the database sees."""
+    (artifacts.sandbox.authz). One query reads the grant with its live session and the
+    generations its decision depends on; with the decision cached, that is all the
+    database sees."""
     if not 20 <= len(token) <= 64:
         raise NotFound()
     grant = _grant_get(token)
-    if grant is None:
+    if grant is None:  # unknown, expired, or its session is gone
         raise NotFound()
-    session_key = bytes(_seal(token, bytes(grant.sealed_session_key))).decode("ascii", "replace")
     gens = f"{grant.gen_user}.{grant.gen_org}.{grant.gen_artifact}"
     key = authz.decision_key(
-        session_key, grant.user_id, grant.artifact_id, grant.version_number, gens
+        grant.session_hash, grant.user_id, grant.artifact_id, grant.version_number, gens
     )
     access = authz.decision_get(key)
     if access is not None and access.sha256 == grant.sha256:
-        # SECURITY: a session ends in ways no generation sees (deleted on the server, by
-        # any means, or expired): the cached decision holds only while it is alive.
-        if not _session_alive(session_key):
-            raise NotFound()
         return access
-    access = _check(grant, session_key)
+    access = _check(grant)
     authz.decision_set(key, access)
     return access
 
 
-@cache
-def _session_sql() -> str:
-    return f"SELECT 1 FROM {Session._meta.db_table} WHERE session_key = %s AND expire_date > %s"  # noqa: S608 (names from the model)
-
-
-def _session_alive(session_key: str) -> bool:
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    with connection.cursor() as cursor:
-        cursor.execute(_session_sql(), [session_key, now])
-        return cursor.fetchone() is not None
-
-
-def _check(grant: _Grant, session_key: str) -> Access:
-    # SECURITY: the app session must still be alive, still be this user's and still carry
-    # the user's current auth hash (as django.contrib.auth.get_user checks): logging out
-    # or changing the password revokes every grant minted in that session.
-    session = _session_store(session_key)
+def _check(grant: _Grant) -> Access:
+    # SECURITY: the app session (alive: the query joined it) must still be this user's and
+    # still carry the user's current auth hash (as django.contrib.auth.get_user checks):
+    # changing the password revokes every grant minted in another session.
+    session = SessionStore().decode(grant.session_data)
     if str(session.get(SESSION_KEY)) != str(grant.user_id):
         raise NotFound()
     user = get_user_model().objects.filter(pk=grant.user_id, is_active=True).first()

@@ -1,6 +1,7 @@
 """Edges found in review: refused uploads on every entry point, JSON errors for every API
 failure, grants after a password change, app files on the sandbox, background rendering."""
 
+import hashlib
 import json
 
 from django.core.cache import cache
@@ -75,7 +76,7 @@ def test_the_database_holds_neither_the_grant_nor_the_session_key(member):
     session_key = member.client.session.session_key
     row = repr(list(SandboxGrant.objects.filter(pk=stored.pk).values_list()))
     assert token not in row and session_key not in row
-    assert session_key.encode() not in bytes(stored.sealed_session_key)
+    assert stored.session_hash == hashlib.sha256(session_key.encode()).hexdigest()
 
 
 def test_app_static_files_are_not_served_on_the_sandbox_host(db):
@@ -95,6 +96,8 @@ def test_big_markdown_renders_in_the_background_and_the_viewer_waits_for_it(
         body = member.push(data=source, name="big.md", visibility="org").json()
     sha = Artifact.objects.get(pk=body["id"]).versions.get().blob_id
     assert len(callbacks) == 1 and not storage.rendered_exists(sha)  # the push did not wait
+    # Its render queued (that callback), not run yet: the viewer does not queue it again.
+    cache.set(f"render-queued:{sha}", 1)
     page = member.client.get(f"/a/{body['id']}/")
     assert b'id="rendering"' in page.content
     assert member.client.get(f"/a/{body['id']}/v/1/rendered").json() == {"ready": False}
@@ -158,3 +161,17 @@ def test_json_errors_made_outside_the_api_carry_the_app_security_headers(member)
         assert response["Cross-Origin-Opener-Policy"] == "same-origin"
         assert response["X-Frame-Options"] == "DENY"
         assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
+
+
+def test_the_viewer_asks_again_for_a_render_the_push_could_not_queue(
+    member, django_capture_on_commit_callbacks
+):
+    """A broker outage at push time costs the queued render, not the page: the viewer asks
+    for it (tasks run in-process here, so it is rendered at once)."""
+    source = ("# Bigger\n\n" + "Some *text* here.\n\n" * (RENDER_SYNC_LIMIT // 18 + 10)).encode()
+    with django_capture_on_commit_callbacks(execute=False):  # the queueing never happens
+        body = member.push(data=source, name="big.md").json()
+    sha = Artifact.objects.get(pk=body["id"]).versions.get().blob_id
+    assert not storage.rendered_exists(sha)
+    page = member.client.get(f"/a/{body['id']}/")
+    assert storage.rendered_exists(sha) and b'id="rendering"' not in page.content
