@@ -107,7 +107,8 @@ class GroupMembersIn(Schema):
 class AuditEventOut(Schema):
     id: int
     created_at: datetime
-    actor: str | None
+    actor: str | None  # the user's email at the time; None for an operator or the system
+    actor_kind: Literal["user", "operator", "system", "idp"]
     action: str
     target: str
     details: dict

@@ -1,4 +1,5 @@
-"""Writing the audit log. Call it inside the transaction of the change it records."""
+"""Writing the audit log (call it inside the transaction of the change it records), and
+reading it out as JSON or CSV."""
 
 import csv
 import json
@@ -6,13 +7,33 @@ import json
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import StreamingHttpResponse
 
-from .models import AuditEvent, Organization
+from .models import ActorKind, AuditEvent, Organization
+
+
+class _System:
+    """The actor of background work (retention runs): pass `actor=SYSTEM`."""
+
+    def __repr__(self):
+        return "SYSTEM"
+
+
+SYSTEM = _System()
+
+
+def actor_fields(actor) -> dict:
+    """Who acted, as an event stores it: a user (with the email they had), None for an
+    operator's manage.py command (as every service takes it), or SYSTEM for a task."""
+    if actor is SYSTEM:
+        return {"actor": None, "actor_kind": ActorKind.SYSTEM, "actor_email": ""}
+    if actor is None or not actor.is_authenticated:
+        return {"actor": None, "actor_kind": ActorKind.OPERATOR, "actor_email": ""}
+    return {"actor": actor, "actor_kind": ActorKind.USER, "actor_email": actor.email}
 
 
 def audit_record(*, organization: Organization, actor, action: str, target: str = "", **details):
     return AuditEvent.objects.create(
         organization=organization,
-        actor=actor if actor is not None and actor.is_authenticated else None,
+        **actor_fields(actor),
         action=action,
         target=str(target)[:200],
         details=details,
@@ -23,7 +44,8 @@ def audit_event_dict(event: AuditEvent) -> dict:
     return {
         "id": event.pk,
         "created_at": event.created_at,
-        "actor": event.actor.email if event.actor else None,
+        "actor": event.actor_email or None,
+        "actor_kind": event.actor_kind,
         "action": event.action,
         "target": event.target,
         "details": event.details,
@@ -52,13 +74,16 @@ def audit_csv_response(events, filename: str) -> StreamingHttpResponse:
     writer = csv.writer(_Echo())
 
     def lines():
-        yield writer.writerow(["id", "created_at", "actor", "action", "target", "details"])
+        yield writer.writerow(
+            ["id", "created_at", "actor", "actor_kind", "action", "target", "details"]
+        )
         for event in events.iterator(chunk_size=1000):
             e = audit_event_dict(event)
             row = [
                 e["id"],
                 e["created_at"].isoformat(),
                 e["actor"] or "",
+                e["actor_kind"],
                 e["action"],
                 e["target"],
                 json.dumps(e["details"]),

@@ -162,8 +162,16 @@ class ApiToken(models.Model):
         return f"{self.name} ({self.prefix}…)"
 
 
+class ActorKind(models.TextChoices):
+    USER = "user"  # a signed-in user (web, API token)
+    OPERATOR = "operator"  # a manage.py command at the server
+    SYSTEM = "system"  # a background task (retention)
+    IDP = "idp"  # an identity provider (single sign-on, provisioning)
+
+
 class AuditEvent(models.Model):
-    """Append-only: written by services in the same transaction as the change."""
+    """Append-only: written by services in the same transaction as the change. Who acted
+    is kept by kind and email, so the event still says who once the account is gone."""
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="audit_events"
@@ -171,6 +179,8 @@ class AuditEvent(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
+    actor_kind = models.CharField(max_length=10, choices=ActorKind.choices)
+    actor_email = models.CharField(max_length=254, blank=True)  # the user's at the time
     action = models.CharField(max_length=64)
     target = models.CharField(max_length=200, blank=True)
     details = models.JSONField(default=dict, blank=True)

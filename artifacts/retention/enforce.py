@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.utils import timezone
 
-from orgs.audit import audit_record
+from orgs.audit import SYSTEM, actor_fields, audit_record
 from orgs.models import AuditEvent, Notification, Organization
 
 from .. import storage
@@ -51,7 +51,7 @@ def _audit(organization: Organization, action: str, rows: list[dict], **details)
     AuditEvent.objects.bulk_create(
         AuditEvent(
             organization=organization,
-            actor=None,
+            **actor_fields(SYSTEM),
             action=action,
             target=row["pk"],
             details={
@@ -208,7 +208,7 @@ def org_retention_enforce(
     if report.expired or report.pruned or report.purged:
         audit_record(
             organization=plan.organization,
-            actor=None,
+            actor=SYSTEM,
             action="retention.run",
             as_of=plan.as_of.isoformat(),
             expired=report.expired,

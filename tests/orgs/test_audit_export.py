@@ -24,7 +24,13 @@ def test_an_invitation_to_a_formula_address_is_exported_as_text(personas, org):
     )
     assert response.status_code == 201  # a valid address; the export is what must be safe
     AuditEvent.objects.create(
-        organization=org, actor=admin.user, action="+sum", target="-2+3", details={"k": "@x"}
+        organization=org,
+        actor=admin.user,
+        actor_kind="user",
+        actor_email="@admin@example.com",
+        action="+sum",
+        target="-2+3",
+        details={"k": "@x"},
     )
     for rows in (
         _rows(admin.api("get", "/org/audit?format=csv")),
@@ -32,7 +38,7 @@ def test_an_invitation_to_a_formula_address_is_exported_as_text(personas, org):
     ):
         cells = [cell for row in rows[1:] for cell in row]
         assert f"'{EVIL.lower()}" in cells  # the invitation's target
-        assert "'+sum" in cells and "'-2+3" in cells
+        assert "'+sum" in cells and "'-2+3" in cells and "'@admin@example.com" in cells
         assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
 
 

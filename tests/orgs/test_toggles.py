@@ -124,9 +124,9 @@ def test_audit_log_filters_pages_and_exports_csv(personas):
     assert admin.api("get", "/org/audit?actor=nobody@example.com").json()["count"] == 0
     response = admin.api("get", "/org/audit?format=csv&action=org.setting_change")
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert rows[0] == ["id", "created_at", "actor", "action", "target", "details"]
-    assert [r[3] for r in rows[1:]] == ["org.setting_change", "org.setting_change"]
-    assert rows[1][2] == "admin@example.com"
+    assert rows[0] == ["id", "created_at", "actor", "actor_kind", "action", "target", "details"]
+    assert [r[4] for r in rows[1:]] == ["org.setting_change", "org.setting_change"]
+    assert rows[1][2:4] == ["admin@example.com", "user"]
 
 
 def change_role(persona, email, role):

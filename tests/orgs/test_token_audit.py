@@ -35,3 +35,60 @@ def test_a_refused_share_writes_no_event(personas):
     )
     assert response.status_code == 400
     assert AuditEvent.objects.count() == before
+
+
+def test_audit_events_keep_who_acted_after_the_account_is_gone(personas, org):
+    """The actor's kind and email live on the event: a user deleted later, an operator's
+    command and the retention task are each still told apart."""
+    from django.core.management import call_command
+
+    from artifacts.retention.enforce import retention_enforce
+    from orgs.models import AuditEvent
+    from orgs.services import org_settings_update
+
+    admin, viewer = personas["admin"], personas["viewer"]
+    admin.api(
+        "patch", "/org/settings", data={"sharing_enabled": False}, content_type="application/json"
+    )
+    call_command("add_member", "acme", "ops-added@example.com", "--role", "viewer")
+    artifact_id = personas["member"].push().json()["id"]
+    org_settings_update(organization=org, actor=admin.user, retention_unshared_days=0)
+    retention_enforce()
+    admin.user.delete()
+    viewer.user.delete()
+
+    events = {e.action: e for e in AuditEvent.objects.filter(organization=org)}
+    changed = events["org.setting_change"]
+    assert (changed.actor, changed.actor_kind, changed.actor_email) == (
+        None,
+        "user",
+        "admin@example.com",
+    )
+    assert events["member.add"].actor_kind == "operator"
+    assert events["artifact.expire"].actor_kind == "system"
+    assert events["artifact.expire"].target == artifact_id
+    page = personas["owner"].api("get", "/org/audit?action=org.setting_change").json()
+    assert {e["actor"] for e in page["events"]} == {"admin@example.com"}
+    assert {e["actor_kind"] for e in page["events"]} == {"user"}
+    only = personas["owner"].api("get", "/org/audit?actor=admin@example.com").json()
+    assert only["count"] >= 2
+
+
+def test_models_and_migrations_are_in_step(db):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("makemigrations", "--check", "--dry-run", stdout=out)
+    assert "No changes detected" in out.getvalue()
+
+
+def test_the_tokens_page_shows_how_to_install_and_set_up_the_cli(member):
+    from artifact_cli import __version__
+
+    page = member.client.get("/tokens/").content.decode()
+    wheel = f"http://localhost:8000/cli/artifact_cli-{__version__}-py3-none-any.whl"
+    assert f"uv tool install {wheel}" in page
+    assert "artifact login --url http://localhost:8000" in page
+    assert "claude mcp add artifacts -- artifact mcp" in page
