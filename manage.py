@@ -11,6 +11,7 @@ environment, a container image).
 
 import hashlib
 import os
+import subprocess
 import sys
 import venv
 from importlib.util import find_spec
@@ -36,8 +37,6 @@ def _venv_sync() -> None:
     print("Setting up .venv from requirements-dev.lock (first run; about a minute)...", flush=True)
     if not _venv_python().exists():
         venv.EnvBuilder(with_pip=True).create(VENV)
-    import subprocess
-
     pip = [str(_venv_python()), "-m", "pip", "--disable-pip-version-check", "install", "-q"]
     result = subprocess.run([*pip, "--require-hashes", "-r", str(LOCK)], check=False)  # noqa: S603
     if result.returncode == 0:
@@ -77,6 +76,7 @@ def main() -> None:
         os.chdir(ROOT)
         os.execv(sys.executable, [sys.executable, "-m", "pytest", *sys.argv[2:]])  # noqa: S606
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    # Here, not at the top: Django exists only once the bootstrap above has made .venv.
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Iterator
 
 from django.core.files import File
+from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, storages
 from storages.backends.s3 import S3Storage
 
@@ -155,8 +156,6 @@ def blob_delete(sha256: str) -> None:
 
 
 def rendered_store(sha256: str, html: str) -> None:
-    from django.core.files.base import ContentFile
-
     blob_storage().save(rendered_name(sha256), ContentFile(html.encode()))
 
 
