@@ -10,13 +10,26 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
 def env_bool(name: str, default: bool = False) -> bool:
-    return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+    """A yes/no variable; unset or empty is the default, and anything unreadable stops the
+    start naming the variable (a typo must not turn a setting off without a word)."""
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value not in _TRUE | _FALSE:
+        raise ImproperlyConfigured(
+            f"{name}={os.environ[name]!r}: use one of {', '.join(sorted(_TRUE | _FALSE))}."
+        )
+    return value in _TRUE
 
 
 # --- Paths and origins -------------------------------------------------------------------
@@ -248,6 +261,8 @@ X_FRAME_OPTIONS = "DENY"
 CSRF_FAILURE_VIEW = "artifacts.views.csrf_failure"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Database sessions that the sandbox can find by the hash of their key (orgs.sessions).
+SESSION_ENGINE = "orgs.sessions"
 # Host-only cookies: a Domain attribute would leak them to the sandbox host (checked).
 SESSION_COOKIE_DOMAIN = None
 CSRF_COOKIE_DOMAIN = None

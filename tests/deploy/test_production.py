@@ -145,3 +145,37 @@ def test_gunicorn_config_logs_json_lines_without_grants(tmp_path):
     ]
     assert grant not in log.read_text()
     assert {"time", "method", "duration_ms", "remote_addr", "user_agent"} <= lines[0].keys()
+
+
+def _python(code: str, **env) -> subprocess.CompletedProcess:
+    base = {
+        k: v for k, v in os.environ.items() if k not in PRODUCTION and k != "DJANGO_SETTINGS_MODULE"
+    }
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**base, "ARTIFACTS_DATA_DIR": tempfile.mkdtemp(prefix="artifacts-prod-"), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("module", ["config.wsgi", "config.asgi", "config.celery_app"])
+def test_servers_started_without_settings_run_production_never_debug(module):
+    """gunicorn config.wsgi, an ASGI server or `celery -A config` with no
+    DJANGO_SETTINGS_MODULE: the production settings, which want their variables."""
+    code = f"import {module}; from django.conf import settings; print(settings.DEBUG)"
+    bare = _python(code)
+    assert bare.returncode != 0 and "Production settings need" in bare.stderr
+    configured = {k: v for k, v in PRODUCTION.items() if k != "DJANGO_SETTINGS_MODULE"}
+    ready = _python(code, DJANGO_DEBUG="true", **configured)
+    assert ready.returncode == 0, ready.stderr
+    assert ready.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_an_unreadable_yes_no_variable_stops_the_start_naming_it():
+    result = _manage("check", DJANGO_DEBUG="ture")
+    assert result.returncode != 0
+    assert "DJANGO_DEBUG='ture'" in result.stderr
+    assert _manage("check", DJANGO_DEBUG="").returncode == 0  # empty: the default
