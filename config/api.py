@@ -2,8 +2,11 @@
 throttling per token, errors as JSON everywhere under /api/. The apps add their Routers:
 artifacts (artifacts.api, with retention's), and the org managed as code (orgs.api)."""
 
+import tomllib
+from functools import cache
 from http import HTTPStatus
 from importlib import metadata
+from pathlib import Path
 
 from django.conf import settings
 from django.http import Http404, JsonResponse
@@ -131,11 +134,15 @@ def version(request):
     return {"version": server_version(), "api": api.version}
 
 
+@cache
 def server_version() -> str:
+    """The installed distribution's, or the checkout's (servers may run from a checkout
+    with only the runtime lock installed)."""
     try:
         return metadata.version("org-artifacts")
-    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
-        return "unknown"
+    except metadata.PackageNotFoundError:
+        with open(Path(settings.BASE_DIR) / "pyproject.toml", "rb") as fh:
+            return tomllib.load(fh)["project"]["version"]
 
 
 # What describes the body, which the JSON error replaces; every other header is kept.

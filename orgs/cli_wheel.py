@@ -14,7 +14,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.http import FileResponse, Http404
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from flit_core.wheel import make_wheel_in
 
 CLI_DIR = Path(settings.BASE_DIR) / "cli"
@@ -64,7 +64,7 @@ def wheel_build() -> Path:
     return path
 
 
-@require_GET
+@require_safe
 def wheel(request, filename: str):
     if filename != wheel_name():
         raise Http404

@@ -2,8 +2,6 @@
 so that it can be stopped): the beat enqueues, the worker enforces; with Redis down the
 app keeps working and retention waits; when Redis is back, retention resumes."""
 
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -17,8 +15,8 @@ from orgs.services import member_add, org_create, token_create
 from tests import subproc
 from tests.liveserver import ROOT
 from tests.nodes import APP, PAGE, Node, grant_of, sign_in
+from tests.redisproc import REDIS_SERVER, Redis, until
 
-REDIS_SERVER = shutil.which("redis-server")
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
@@ -26,54 +24,6 @@ pytestmark = [
         reason="redis-server not installed (apt-get install redis-server); CI runs these",
     ),
 ]
-
-
-class Redis:
-    def __init__(self):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc = None
-        self.start()
-
-    def start(self):
-        self.proc = subprocess.Popen(
-            [
-                REDIS_SERVER,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        _until(lambda: _connects(self.port), 10, "redis-server did not start")
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(10)
-
-
-def _connects(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-        return True
-    except OSError:
-        return False
-
-
-def _until(condition, seconds: float, message: str):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(message)
 
 
 def _worker(schedule, **env) -> subprocess.Popen:
@@ -130,7 +80,7 @@ def test_the_embedded_default_enforces_on_its_folder_broker(people, tmp_path):
         )
         artifact_id = pushed.json()["id"]
         _expire_at_once(node, people["admin@example.com"])
-        _until(lambda: _trashed(artifact_id), 30, "the folder broker's worker did not enforce")
+        until(lambda: _trashed(artifact_id), 30, "the folder broker's worker did not enforce")
     finally:
         worker.terminate()
         node.stop()
@@ -153,12 +103,12 @@ def test_the_beat_enqueues_and_the_worker_enforces_on_redis(stack, people):
     )
     artifact_id = pushed.json()["id"]
     _expire_at_once(node, people["admin@example.com"])
-    _until(lambda: _trashed(artifact_id), 30, "no retention run expired the artifact")
+    until(lambda: _trashed(artifact_id), 30, "no retention run expired the artifact")
     assert (
         node.api(people["ann@example.com"], "GET", f"/artifacts/{artifact_id}").status_code == 404
     )
     assert AuditEvent.objects.filter(action="artifact.expire", target=artifact_id).count() == 1
-    _until(
+    until(
         lambda: AuditEvent.objects.filter(action="retention.run", actor=None).exists(),
         10,
         "the run was not audited",
@@ -194,5 +144,5 @@ def test_with_redis_down_the_app_works_and_retention_resumes_when_it_returns(sta
     assert not _trashed(artifact_id)
     # Redis is back: the beat queues again, the worker reconnects and enforces.
     redis.start()
-    _until(lambda: _trashed(artifact_id), 60, "retention did not resume after Redis returned")
+    until(lambda: _trashed(artifact_id), 60, "retention did not resume after Redis returned")
     assert AuditEvent.objects.filter(action="artifact.expire", target=artifact_id).count() == 1
