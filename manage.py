@@ -4,9 +4,9 @@
     python3 manage.py up      # create .venv from requirements-dev.lock, migrate, run the server
     python3 manage.py test    # the same set-up, then the pytest suite (arguments pass through)
 
-The bootstrap is stdlib-only on purpose: it runs before any dependency exists. It is
-skipped when Django is already importable outside this repo's .venv (an operator's own
-environment, a container image).
+The bootstrap is stdlib-only on purpose: it runs before any dependency exists. It only
+ever syncs a .venv it made itself: an environment that has Django otherwise (an
+operator's, installed from the runtime lock; a container image) is used as it is.
 """
 
 import hashlib
@@ -23,6 +23,7 @@ VENV = ROOT / ".venv"
 # plus the test tools and the `artifact` command's own dependencies.
 LOCK = ROOT / "requirements-dev.lock"
 STAMP = VENV / ".requirements-dev.lock.sha256"
+OLD_STAMP = VENV / ".requirements.lock.sha256"  # this bootstrap's, before the two locks
 
 
 def _venv_python() -> Path:
@@ -61,12 +62,19 @@ def bootstrap() -> None:
     if sys.version_info < (3, 12):  # noqa: UP036  (this file runs before the venv exists)
         sys.exit(f"error: Python >= 3.12 is required, this is {sys.version.split()[0]}")
     in_repo_venv = Path(sys.prefix).resolve() == VENV.resolve()
-    if not in_repo_venv and find_spec("django") is not None and not VENV.exists():
-        return  # an operator's own environment: use it as it is
+    # Only a .venv this bootstrap made is ever synced: an operator's environment (a server
+    # installed from the runtime lock, or a .venv made by hand) is used as it is, and never
+    # gets the dev lock.
+    made_here = STAMP.exists() or OLD_STAMP.exists()
+    if in_repo_venv:
+        if made_here:
+            _venv_sync()
+        return
+    if find_spec("django") is not None and not (VENV.exists() and made_here):
+        return  # an operator's own environment
     _venv_sync()
-    if not in_repo_venv:
-        python = str(_venv_python())
-        os.execv(python, [python, __file__, *sys.argv[1:]])  # noqa: S606
+    python = str(_venv_python())
+    os.execv(python, [python, __file__, *sys.argv[1:]])  # noqa: S606
 
 
 def main() -> None:

@@ -11,7 +11,6 @@ from orgs.errors import ERRORS, ErrorOut, NotFound
 
 from . import services
 from .models import Artifact
-from .retention.api import router as retention_router
 from .schemas import (
     ArtifactDetail,
     ArtifactOut,
@@ -26,7 +25,6 @@ from .source import source_response
 from .uploads import upload_from_request
 
 router = Router(tags=["artifacts"])
-router.add_router("", retention_router)
 
 
 # --- Schemas ------------------------------------------------------------------------------

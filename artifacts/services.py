@@ -22,7 +22,7 @@ from orgs.permissions import Can, membership_require, role_can
 from . import storage
 from .models import Artifact, Blob, Format, PushReceipt, Share, Version, Visibility
 from .render import RENDER_SYNC_LIMIT
-from .rendering import blob_render_now
+from .rendered_pages import blob_render_now
 from .sandbox import authz
 from .scan import warnings_scan
 from .selectors import ArtifactsOff

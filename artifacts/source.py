@@ -5,7 +5,7 @@ from django.http import HttpResponseRedirect
 
 from . import storage
 from .models import Artifact, Version
-from .sandbox.serving import bytes_response, etag_for
+from .streaming import bytes_response, etag_for
 
 
 def source_response(request, artifact: Artifact, version: Version):

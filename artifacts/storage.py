@@ -144,11 +144,6 @@ def blob_open(sha256: str):
     return blob_storage().open(blob_name(sha256), "rb")
 
 
-def blob_chunks(sha256: str) -> Iterator[bytes]:
-    with blob_open(sha256) as fh:
-        yield from iter(lambda: fh.read(CHUNK), b"")
-
-
 def blob_delete(sha256: str) -> None:
     """The bytes and the rendered page (if any); a missing file is not an error."""
     for name in (blob_name(sha256), rendered_name(sha256)):

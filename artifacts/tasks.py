@@ -3,7 +3,7 @@ are in artifacts.retention."""
 
 from celery import shared_task
 
-from .rendering import blob_render_now
+from .rendered_pages import blob_render_now
 from .sandbox.compress import served_name, variants_make
 
 

@@ -1,6 +1,7 @@
 """The HTTP API's root (/api/v1/, documented at /api/v1/openapi.json): token auth,
 throttling per token, errors as JSON everywhere under /api/. The apps add their Routers:
-artifacts (artifacts.api, with retention's), and the org managed as code (orgs.api)."""
+artifacts (artifacts.api, and retention's: artifacts.retention.api), and the org managed
+as code (orgs.api)."""
 
 import tomllib
 from functools import cache
@@ -16,6 +17,7 @@ from ninja.security import HttpBearer
 from ninja.throttling import SimpleRateThrottle
 
 from artifacts.api import router as artifacts_router
+from artifacts.retention.api import router as retention_router
 from orgs.api import router as org_router
 from orgs.errors import ERRORS, ServiceError, error_code
 from orgs.models import ApiToken
@@ -58,6 +60,7 @@ api = NinjaAPI(
     urls_namespace="api",
 )
 api.add_router("", artifacts_router)
+api.add_router("", retention_router)  # /org/retention/..., /org/trash
 api.add_router("/org", org_router)
 
 
@@ -111,7 +114,8 @@ class MeOut(Schema):
     token_name: str
 
 
-@api.get("/me", response={200: MeOut, **ERRORS}, tags=["account"])
+# Operation ids as they were before these moved (clients generated from the schema).
+@api.get("/me", response={200: MeOut, **ERRORS}, tags=["account"], operation_id="artifacts_api_me")
 def me(request):
     """Who the token belongs to, in which organisation and with which role."""
     token = request.auth
@@ -171,5 +175,6 @@ class ApiJsonErrorsMiddleware:
             for header, value in response.items():
                 if header.lower() not in _BODY_HEADERS:
                     json_response[header] = value
+            json_response.cookies = response.cookies
             return json_response
         return response

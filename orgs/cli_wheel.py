@@ -31,8 +31,15 @@ def wheel_name() -> str:
     return f"artifact_cli-{cli_version()}-py3-none-any.whl"
 
 
+def offered() -> bool:
+    """A deployment may leave cli/ out (an image of the server alone): nothing to offer."""
+    return (CLI_DIR / "pyproject.toml").is_file()
+
+
 def setup_lines() -> list[str]:
     """What the tokens page tells a developer to run: install, log in, give it to the agent."""
+    if not offered():
+        return []
     url = settings.ARTIFACTS_APP_URL
     return [
         f"uv tool install {url}/cli/{wheel_name()}   # or: pipx install …",
@@ -66,7 +73,7 @@ def wheel_build() -> Path:
 
 @require_safe
 def wheel(request, filename: str):
-    if filename != wheel_name():
+    if not offered() or filename != wheel_name():
         raise Http404
     response = FileResponse(
         wheel_build().open("rb"), as_attachment=True, content_type="application/octet-stream"

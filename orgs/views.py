@@ -12,7 +12,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from .audit import audit_csv_response, audit_json_response
 from .cli_wheel import setup_lines
@@ -100,6 +100,7 @@ def org_for_admin(request, slug: str):
 
 
 @login_required
+@require_safe  # each form posts to its own view below
 def console(request, slug):
     """The org admin console: toggles, members, groups, invitations. Each of its forms
     posts to a view of its own below."""

@@ -1,5 +1,5 @@
 """Retention and the trash in the HTTP API (/api/v1/org/retention/preview, /org/trash):
-org admins' views of the policy, mounted under the artifacts Router."""
+org admins' views of the policy. Operation ids are the ones they had in artifacts.api."""
 
 from datetime import datetime
 
@@ -57,7 +57,13 @@ class TrashedOut(Schema):
     purge_after: datetime
 
 
-@router.get("/org/retention/preview", response={200: RetentionPreview, **ERRORS})
+@router.get(
+    "/org/retention/preview",
+    response={200: RetentionPreview, **ERRORS},
+    operation_id="artifacts_api_retention_preview",
+    summary="Retention Preview",
+    url_name="retention_preview",
+)
 def retention_preview_get(request, as_of: datetime | None = None):
     """Exactly what the retention policy would do now, or at `as_of` (admins)."""
     org = request.auth.organization
@@ -65,7 +71,11 @@ def retention_preview_get(request, as_of: datetime | None = None):
     return retention_preview(org, as_of)
 
 
-@router.get("/org/trash", response={200: list[TrashedOut], **ERRORS})
+@router.get(
+    "/org/trash",
+    response={200: list[TrashedOut], **ERRORS},
+    operation_id="artifacts_api_trash_list",
+)
 def trash_list(request):
     """Deleted and expired artifacts, restorable until `purge_after` (admins)."""
     org = request.auth.organization
@@ -73,7 +83,11 @@ def trash_list(request):
     return [trash_entry(a) for a in artifacts_trashed(org)[:500]]
 
 
-@router.post("/org/trash/{artifact_id}/restore", response={200: ArtifactOut, **ERRORS})
+@router.post(
+    "/org/trash/{artifact_id}/restore",
+    response={200: ArtifactOut, **ERRORS},
+    operation_id="artifacts_api_trash_restore",
+)
 def trash_restore(request, artifact_id: str):
     """Bring an artifact back from the trash, with its versions and shares (admins)."""
     artifact = services.artifact_trash_restore(

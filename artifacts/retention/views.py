@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from orgs.errors import ServiceError
 from orgs.services import RETENTION, org_settings_update
@@ -68,6 +68,7 @@ def trash_restore(request, slug):
 
 
 @login_required
+@require_safe  # the policy and the restore post to their own views above
 def retention(request, slug):
     """The policy, what it would do now or on a chosen date, and the trash."""
     org, _ = org_for_admin(request, slug)

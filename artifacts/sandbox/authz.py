@@ -4,7 +4,7 @@ The full check of a grant (session alive and this user's, auth hash current, use
 membership, role, visibility, toggles, MFA, the version still there) costs six queries. Its
 outcome is kept in the shared cache (Redis in production) under a key that holds the
 *generations* of the user, the org and the artifact, read from the database with the grant
-itself (artifacts.grants), before the check runs. Every change that can revoke access
+itself (artifacts.sandbox.grants), before the check runs. Every change that can revoke access
 bumps one of those generations in the same transaction (signals below, and explicit calls
 where rows change by bulk update), so a decision taken before the change is never found
 again: correct on every node at once, and when Redis forgets or is down the full check

@@ -1,12 +1,11 @@
-"""Sandbox responses: the headers of SPEC §2.7 and streaming of stored bytes."""
+"""Sandbox responses: the headers of SPEC §2.7, forced on every one, and the one page for
+anything the sandbox will not serve. (The bytes themselves: artifacts.streaming.)"""
 
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.http import HttpResponse, HttpResponseNotModified, StreamingHttpResponse
+from django.http import HttpResponse
 from django.template.loader import render_to_string
-
-from .. import storage
 
 PERMISSIONS_POLICY = ", ".join(
     f"{feature}=()"
@@ -97,27 +96,3 @@ def not_here_response(status: int = 404) -> HttpResponse:
         "artifacts/sandbox_not_here.html", {"app_url": settings.ARTIFACTS_APP_URL}
     )
     return HttpResponse(html, status=status, content_type="text/html; charset=utf-8")
-
-
-def etag_for(sha256: str, variant: str = "") -> str:
-    return f'"{sha256}{"-" + variant if variant else ""}"'
-
-
-def bytes_response(request, *, name: str, etag: str, content_type: str) -> HttpResponse:
-    """A stored file with a strong ETag, never loaded whole: handed to nginx by
-    X-Accel-Redirect when ARTIFACTS_ACCEL_REDIRECT is set (the view has authorised the
-    request; nginx sends the bytes), streamed by Django otherwise."""
-    if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
-        response = HttpResponseNotModified()
-        response["ETag"] = etag
-        return response
-    if settings.ARTIFACTS_ACCEL_REDIRECT and storage.on_local_disk():
-        response = HttpResponse(content_type=content_type)
-        # nginx's internal location re-applies every header of this response (deploy/).
-        response["X-Accel-Redirect"] = settings.ARTIFACTS_ACCEL_REDIRECT + name
-    else:
-        chunks, size = storage.stored_stream(name)
-        response = StreamingHttpResponse(chunks, content_type=content_type)
-        response["Content-Length"] = str(size)
-    response["ETag"] = etag
-    return response

@@ -7,9 +7,10 @@ from orgs.errors import ServiceError
 
 from .. import storage
 from ..models import Format
+from ..streaming import bytes_response, etag_for
 from .compress import served_name, variant_pick
 from .grants import grant_redeem
-from .serving import bytes_response, etag_for, not_here_response
+from .serving import not_here_response
 
 # No <meta refresh>: without allow-scripts Chromium refuses it. The viewer page polls
 # and reloads the frame with a fresh grant once the page is ready.

@@ -73,7 +73,11 @@ def _show_version(ctx: click.Context, _param, value: bool) -> None:
     if not value or ctx.resilient_parsing:
         return
     click.echo(f"artifact-cli {__version__}")
-    url, token = config.load_partial()
+    try:
+        url, token = config.load_partial()
+    except ArtifactError as error:  # an unreadable config file: still a version to show
+        click.echo(f"server: {error.message}")
+        ctx.exit(0)
     if url:
         try:
             with ApiClient(config.normalize_url(url), token or "", attempts=1) as api:
@@ -252,42 +256,51 @@ def push(
 
 def _watch(file, name, inline, artifact_id: str, seen, last: str, *, message, as_json) -> None:
     """Push FILE again each time its bytes change (`seen`: the file's stamp before the
-    bytes pushed last were read; `last`: their sha256), until Ctrl-C (exit 130)."""
+    bytes pushed last were read; `last`: their sha256), until Ctrl-C (exit 130). A save
+    the server refuses (not UTF-8, too big...) is reported and the watch goes on; a token
+    refused or the artifact gone ends it."""
     output.note(f"watching {file} (Ctrl-C stops)")
     try:
         with ApiClient.from_config() as api:
             for _ in watching.changes(file, seen):
                 try:
-                    upload, _ = _prepare(file, name, inline)
-                except ArtifactError as error:  # mid-edit: not UTF-8, empty, too big...
-                    output.warn(f"not pushed: {error.message}")
-                    continue
-                with upload:
+                    upload, report = _prepare(file, name, inline)
+                    with upload:  # the bytes of this version, kept for every retry of it
+                        upload = upload_from_bytes(upload.file.read(), upload.name)
                     sha256 = watching.sha256_of(upload.file)
                     if sha256 == last:
                         continue
                     result = _push_until_taken(api, upload, artifact_id, message)
+                except ArtifactError as error:
+                    if not watching.refused_save(error):
+                        raise
+                    output.warn(f"not pushed: {error.message}")
+                    continue
                 last = sha256
                 if as_json:
                     output.print_json_line(result)
                 else:
                     output.show_watched(result)
+                for url, reason in (report.failed if report else {}).items():
+                    output.warn(f"not inlined: {url} ({reason})")
     except KeyboardInterrupt:
         output.note(f"stopped watching {file}")
         click.get_current_context().exit(EXIT_INTERRUPTED)
 
 
 def _push_until_taken(api, upload, artifact_id: str, message: str | None) -> dict:
-    """One version: tried again with the same key while the server cannot take it."""
-    key = str(uuid.uuid4())
+    """One version: tried again with the same key (and the same bytes) while the server
+    cannot take it, waiting longer each time."""
+    key, wait = str(uuid.uuid4()), watching.RETRY_FIRST
     while True:
         try:
             return api.push(upload, artifact_id=artifact_id, message=message, idempotency_key=key)
         except ArtifactError as error:
             if not watching.retryable(error):
                 raise
-            output.warn(f"{error.message}; trying again in {watching.RETRY_EVERY:.0f} s")
-            time.sleep(watching.RETRY_EVERY)
+            output.warn(f"{error.message}; trying again in {wait:.0f} s")
+            time.sleep(wait)
+            wait = min(wait * 2, watching.RETRY_MAX)
             upload.file.seek(0)
 
 

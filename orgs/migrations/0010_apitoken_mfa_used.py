@@ -1,5 +1,5 @@
 """Tokens record whether the sign-in that made them used a second factor. Tokens made
-before are taken as the rule of the time took them: as if it had (see README)."""
+before keep working as they did: they count as if it had."""
 
 from django.db import migrations, models
 

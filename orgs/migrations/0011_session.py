@@ -1,5 +1,8 @@
 """Sessions move to orgs.Session (Django's, with the sha256 of each key): the sessions of
-Django's own table come along, so nobody is signed out by the upgrade."""
+Django's own table move along, so nobody is signed out by the upgrade. They move, not are
+copied: a process still running the old code then finds no session (it signs nobody in
+until it restarts) rather than one already ended on a new node (docs/deploy.md,
+Upgrades). Reversed, they move back."""
 
 import hashlib
 
@@ -23,6 +26,20 @@ def copy_sessions(apps, schema_editor):
             New.objects.bulk_create(batch, ignore_conflicts=True)
             batch = []
     New.objects.bulk_create(batch, ignore_conflicts=True)
+    Old.objects.all().delete()
+
+
+def copy_back(apps, schema_editor):
+    Old = apps.get_model("sessions", "Session")
+    New = apps.get_model("orgs", "Session")
+    Old.objects.bulk_create(
+        (
+            Old(session_key=s.session_key, session_data=s.session_data, expire_date=s.expire_date)
+            for s in New.objects.iterator(chunk_size=1000)
+        ),
+        batch_size=1000,
+        ignore_conflicts=True,
+    )
 
 
 class Migration(migrations.Migration):
@@ -51,5 +68,5 @@ class Migration(migrations.Migration):
                 "abstract": False,
             },
         ),
-        migrations.RunPython(copy_sessions, migrations.RunPython.noop),
+        migrations.RunPython(copy_sessions, copy_back),
     ]

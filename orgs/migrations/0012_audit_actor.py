@@ -1,8 +1,11 @@
 """Audit events keep who acted (kind and email) beyond the account. Existing events: a
-user's get their email; events without a user are the retention run's (system) or an
-operator's command."""
+user's get their email; events without a user are the retention run's (system) or else
+an operator's command (before this, an event whose user was deleted looked the same: it
+is counted as the operator's too)."""
 
+from django.conf import settings
 from django.db import migrations, models
+from django.db.models import OuterRef, Subquery
 
 RETENTION_ACTIONS = (
     "artifact.expire",
@@ -14,11 +17,10 @@ RETENTION_ACTIONS = (
 
 def fill(apps, schema_editor):
     AuditEvent = apps.get_model("orgs", "AuditEvent")
+    User = apps.get_model(settings.AUTH_USER_MODEL)
     events = AuditEvent.objects.all()
-    users = events.filter(actor__isnull=False).select_related("actor")
-    for event in users.iterator(chunk_size=1000):
-        event.actor_kind, event.actor_email = "user", event.actor.email
-        event.save(update_fields=["actor_kind", "actor_email"])
+    email = User.objects.filter(pk=OuterRef("actor_id")).values("email")[:1]
+    events.filter(actor__isnull=False).update(actor_kind="user", actor_email=Subquery(email))
     events.filter(actor__isnull=True, action__in=RETENTION_ACTIONS).update(actor_kind="system")
     events.filter(actor__isnull=True).exclude(action__in=RETENTION_ACTIONS).update(
         actor_kind="operator"
@@ -28,6 +30,7 @@ def fill(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("orgs", "0011_session"),
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [

@@ -90,6 +90,8 @@ def test_watch_pushes_each_change_once_and_rides_out_a_restart(own_server, tmp_p
         assert _line(watcher)["version"] == 2
         page.write_bytes(b"<p>two</p>")  # rewritten, same bytes: nothing to push
         assert _quiet(watcher, 1.5)
+        page.write_bytes(b"<p>\xff half-saved</p>")  # not UTF-8: reported, the watch goes on
+        assert _quiet(watcher, 1.5)
         # The server goes away; the next change waits for it, then lands once.
         process_stop(own_server["proc"])
         page.write_bytes(b"<p>three</p>")
@@ -99,7 +101,8 @@ def test_watch_pushes_each_change_once_and_rides_out_a_restart(own_server, tmp_p
         assert third["version"] == 3
         watcher.send_signal(signal.SIGINT)
         assert watcher.wait(10) == 130
-        assert b"trying again" in watcher.stderr.read()
+        stderr = watcher.stderr.read()
+        assert b"trying again" in stderr and b"not pushed: " in stderr and b"UTF-8" in stderr
     finally:
         process_stop(watcher)
     detail = httpx.get(

@@ -129,3 +129,10 @@ def test_default_group_in_the_console(personas):
         },
     )
     assert Organization.objects.get(slug="acme").default_group is None
+
+
+def test_the_console_pages_take_no_post_each_form_has_its_own_view(personas):
+    admin = personas["admin"].client
+    assert admin.post("/org/acme/admin/", {"form": "settings"}).status_code == 405
+    assert admin.post("/org/acme/admin/retention/", {"form": "policy"}).status_code == 405
+    assert admin.get("/org/acme/admin/settings").status_code == 405

@@ -1,5 +1,5 @@
-"""A Markdown blob's page (SPEC §5): rendered and sanitised once per blob, then stored
-beside it for every later view (artifacts.render does the rendering itself)."""
+"""A Markdown blob's rendered page (SPEC §5): made once per blob, then stored beside it for
+every later view (artifacts.render does the rendering and sanitising itself)."""
 
 from . import storage
 from .render import markdown_render
