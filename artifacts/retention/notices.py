@@ -16,23 +16,33 @@ from orgs.models import Notification, Organization
 logger = logging.getLogger(__name__)
 
 
-def expiring_notices(org: Organization, rows: list[dict]) -> list[Notification]:
-    """Authors of these artifacts are told when the policy will delete them (rows: pk,
-    title, author_id, base (their age's start), shared)."""
+def _notices(org: Organization, rows: list[dict], text, url=None) -> list[Notification]:
+    """One expiry notice per row that still has an author (text(row), url(row))."""
     return Notification.objects.bulk_create(
         Notification(
             user_id=row["author_id"],
             organization=org,
             kind="expiry",
-            text=(
-                f"“{row['title']}” will be deleted on {_expiry(org, row):%Y-%m-%d} by "
-                f"{org.name or org.slug}'s retention policy. Push a new version or pin "
-                "it to keep it."
-            )[:500],
-            url=f"/a/{row['pk']}/",
+            text=text(row)[:500],
+            url=url(row) if url else "",
         )
         for row in rows
         if row["author_id"] is not None
+    )
+
+
+def expiring_notices(org: Organization, rows: list[dict]) -> list[Notification]:
+    """Authors of these artifacts are told when the policy will delete them (rows: pk,
+    title, author_id, base (their age's start), shared)."""
+    return _notices(
+        org,
+        rows,
+        lambda row: (
+            f"“{row['title']}” will be deleted on {_expiry(org, row):%Y-%m-%d} by "
+            f"{org.name or org.slug}'s retention policy. Push a new version or pin it to "
+            "keep it."
+        ),
+        lambda row: f"/a/{row['pk']}/",
     )
 
 
@@ -45,19 +55,13 @@ def expired_notices(org: Organization, rows: list[dict], as_of: datetime) -> lis
     """Authors of these artifacts are told they went to the trash, and until when an admin
     can restore them (rows: pk, title, author_id)."""
     grace_end = as_of + timedelta(days=org.retention_grace_days)
-    return Notification.objects.bulk_create(
-        Notification(
-            user_id=row["author_id"],
-            organization=org,
-            kind="expiry",
-            text=(
-                f"“{row['title']}” expired under {org.name or org.slug}'s retention "
-                f"policy and is in the trash; an admin can restore it until "
-                f"{grace_end:%Y-%m-%d}."
-            )[:500],
-        )
-        for row in rows
-        if row["author_id"] is not None
+    return _notices(
+        org,
+        rows,
+        lambda row: (
+            f"“{row['title']}” expired under {org.name or org.slug}'s retention policy and "
+            f"is in the trash; an admin can restore it until {grace_end:%Y-%m-%d}."
+        ),
     )
 
 
