@@ -117,8 +117,8 @@ def viewer(request, artifact_id, number=None):
     if number is None and picked is not None:
         return redirect("viewer-version", artifact.pk, picked)
     version = _version_or_404(artifact, number)
-    frame_src = _frame_url(request, artifact, version)
-    rendering = artifact.format == Format.MARKDOWN and not storage.rendered_exists(version.blob_id)
+    rendering = _render_pending(artifact, version)
+    frame_src = _frame_url(request, artifact, version, pending=rendering)
     context = {
         "rendering": rendering,
         "artifact": artifact,
@@ -177,10 +177,16 @@ def diff(request, artifact_id):
 MODES = {"unified": "Source, unified", "split": "Source, side by side", "rendered": "Rendered"}
 
 
-def _frame_url(request, artifact, version) -> str:
-    """A fresh grant's URL for a frame of this version. A Markdown page not rendered yet is
-    asked for here (once at a time): the sandbox shows "Rendering…" until it is there."""
-    if artifact.format == Format.MARKDOWN and not storage.rendered_exists(version.blob_id):
+def _render_pending(artifact, version) -> bool:
+    """A Markdown version whose page is not rendered yet (one look at storage)."""
+    return artifact.format == Format.MARKDOWN and not storage.rendered_exists(version.blob_id)
+
+
+def _frame_url(request, artifact, version, *, pending: bool | None = None) -> str:
+    """A fresh grant's URL for a frame of this version. A Markdown page not rendered yet
+    (`pending`, looked up when not given) is asked for here, once at a time: the sandbox
+    shows "Rendering…" until it is there."""
+    if _render_pending(artifact, version) if pending is None else pending:
         services.blob_render_request(version.blob_id)
     token = grant_mint(
         user=request.user,

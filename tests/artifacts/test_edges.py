@@ -173,5 +173,6 @@ def test_the_viewer_asks_again_for_a_render_the_push_could_not_queue(
         body = member.push(data=source, name="big.md").json()
     sha = Artifact.objects.get(pk=body["id"]).versions.get().blob_id
     assert not storage.rendered_exists(sha)
-    page = member.client.get(f"/a/{body['id']}/")
-    assert storage.rendered_exists(sha) and b'id="rendering"' not in page.content
+    assert b'id="rendering"' in member.client.get(f"/a/{body['id']}/").content
+    assert storage.rendered_exists(sha)  # asked for by that view (and done, in-process)
+    assert member.client.get(f"/a/{body['id']}/v/1/rendered").json() == {"ready": True}
