@@ -6,7 +6,7 @@ skipped the second step) must not count. allauth writes each step of a sign-in i
 session (`get_authentication_records`); whoever authenticates a request marks the user
 object it hands on with the answer (`mfa_mark`): the app's AuthenticationMiddleware for a
 session, the sandbox for the session behind a grant, and token authentication for the API
-(a token stands for the signed-in user who created it, as before). An unmarked user fails
+(a token counts as the sign-in that made it: ApiToken.mfa_used). An unmarked user fails
 closed.
 """
 
