@@ -9,7 +9,8 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 from orgs.errors import Forbidden, NotFound
 from orgs.mfa import mfa_satisfied
 from orgs.models import Organization
-from orgs.permissions import CAPABILITIES, Can, MfaRequired
+from orgs.permissions import CAPABILITIES, Can, MfaRequired, SsoRequired
+from orgs.sso_session import sso_reachable, sso_satisfied
 
 from .models import Artifact, Version, Visibility
 
@@ -44,6 +45,7 @@ def artifacts_visible(user, organization: Organization | None = None) -> QuerySe
     )
     if not mfa_satisfied(user):
         qs = qs.filter(organization__require_mfa=False)
+    qs = qs.filter(sso_reachable(user))
     if organization is not None:
         qs = qs.filter(organization=organization)
     return qs.distinct()
@@ -80,7 +82,7 @@ def artifact_get_visible(user, artifact_id: str) -> Artifact:
 
 def _raise_if_turned_off(user, artifact_id: str) -> None:
     """A member opening an artifact of their org while the org has artifacts turned off, or
-    requires MFA they lack, is told so (it is their org: nothing leaks); anyone else gets
+    requires MFA or SSO they lack, is told so (it is their org: nothing leaks); anyone else gets
     the plain 404."""
     if not user.is_authenticated:
         return
@@ -95,6 +97,8 @@ def _raise_if_turned_off(user, artifact_id: str) -> None:
         raise ArtifactsOff()
     if artifact.organization.require_mfa and not mfa_satisfied(user):
         raise MfaRequired(artifact.organization, user)
+    if not sso_satisfied(user, artifact.organization):
+        raise SsoRequired(artifact.organization)
 
 
 def version_get(artifact: Artifact, number: int | None = None) -> Version:
@@ -120,6 +124,7 @@ def artifact_requestable(user, artifact_id: str) -> Artifact | None:
     return (
         qs.select_related("author", "organization")
         .filter(
+            sso_reachable(user),
             pk=artifact_id,
             latest_version__gt=0,
             trashed_at__isnull=True,

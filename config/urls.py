@@ -5,12 +5,18 @@ from django.urls import include, path
 
 from config.api import api
 from config.health import health
+from orgs.sso import oidc
+from orgs.sso import views as sso_views
 
 urlpatterns = [
     path("_/health", health, name="health"),
     path("", include("artifacts.urls")),
     path("", include("orgs.urls")),
     path("api/v1/", api.urls),
+    # Ahead of allauth's: the OpenID Connect callback that checks the ID token's signature
+    # (orgs.sso.oidc), at the URL allauth reverses; and where an org's people start SSO.
+    path("accounts/oidc/<str:provider_id>/login/callback/", oidc.callback),
+    path("accounts/sso/", sso_views.start, name="sso-start"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

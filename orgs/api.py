@@ -20,8 +20,10 @@ from .services import (
     member_role_change,
     org_settings_update,
 )
+from .sso.api import router as sso_router
 
 router = Router(tags=["org"])
+router.add_router("", sso_router)  # /org/sso
 
 AUDIT_PAGE_MAX = 500
 AUDIT_PAGE_LAST = 10**6  # pages past it answer empty, like any page past the end
@@ -35,6 +37,7 @@ class SettingsOut(Schema):
     scripts_allowed: bool
     min_create_role: str
     require_mfa: bool
+    require_sso: bool
     default_visibility: str
     default_group: str | None  # slug of the group new artifacts are shared with
     auto_join_domains: list[str]
@@ -53,6 +56,8 @@ class SettingsPatch(Schema):
     scripts_allowed: bool | None = None
     min_create_role: Literal["member", "admin", "owner"] | None = None
     require_mfa: bool | None = None
+    # On only from a session signed in through the org's provider: never from a token.
+    require_sso: bool | None = None
     default_visibility: Literal["private", "org"] | None = None
     default_group: str | None = None  # a group slug; "" for none
     auto_join_domains: list[str] | None = None  # [] turns auto-join off
@@ -140,6 +145,7 @@ def _settings_out(org) -> dict:
         "scripts_allowed": org.scripts_allowed,
         "min_create_role": org.min_create_role,
         "require_mfa": org.require_mfa,
+        "require_sso": org.require_sso,
         "default_visibility": org.default_visibility,
         "default_group": org.default_group.slug if org.default_group else None,
         "auto_join_domains": org.auto_join_domain_list,

@@ -1,4 +1,5 @@
-"""Organisation, Membership (with its Role), ApiToken and AuditEvent."""
+"""Organisation, Membership (with its Role), ApiToken, AuditEvent and the org's identity
+provider (SsoConnection, used by orgs.sso)."""
 
 from django.conf import settings
 from django.db import models
@@ -29,6 +30,9 @@ class Organization(models.Model):
     min_create_role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
     # Members without a second factor (TOTP or passkey) reach nothing of the org.
     require_mfa = models.BooleanField(default=False)
+    # Members reach nothing of the org unless this session signed in through the org's
+    # own identity provider (orgs.sso); API tokens keep working while the membership lasts.
+    require_sso = models.BooleanField(default=False)
     # Who sees a new artifact when the pusher does not say: "private" or "org".
     default_visibility = models.CharField(
         max_length=16,
@@ -213,3 +217,45 @@ class Notification(models.Model):
 
     def __str__(self):
         return self.text
+
+
+class Protocol(models.TextChoices):
+    OIDC = "oidc", "OpenID Connect"
+    SAML = "saml", "SAML 2.0"
+
+
+class SsoConnection(models.Model):
+    """Changed only through orgs.sso.services (audited). The SocialApp holds what allauth
+    needs to run the flow (issuer, client, secret or SAML metadata); this row holds what
+    the org decides about the people it signs in."""
+
+    organization = models.OneToOneField(
+        "orgs.Organization", on_delete=models.CASCADE, related_name="sso"
+    )
+    protocol = models.CharField(max_length=8, choices=Protocol.choices)
+    app = models.OneToOneField(
+        "socialaccount.SocialApp", on_delete=models.PROTECT, related_name="sso_connection"
+    )
+    # SECURITY: the provider signs in, or into an existing account, only people whose
+    # verified email is at one of these; a domain belongs to one org's provider at most.
+    domains = models.CharField(max_length=500, help_text="Comma-separated, e.g. example.com")
+    # A claim (OIDC) or attribute (SAML) listing the user's groups: the org's groups of
+    # those names are the user's, at each sign-in. Blank: groups are left alone.
+    groups_claim = models.CharField(max_length=100, blank=True, default="groups")
+    # A claim whose value(s) name a role (admin, member, viewer): the highest is the
+    # member's role, at each sign-in. Blank: new members get the org's auto-join role
+    # and roles are then left to the admins. Owners are never changed by a provider.
+    role_claim = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"{self.organization} via {self.protocol}"
+
+    @property
+    def domain_list(self) -> list[str]:
+        return [d for d in self.domains.split(",") if d]
+
+    @property
+    def provider_id(self) -> str:
+        return self.app.provider_id

@@ -5,6 +5,7 @@ from enum import StrEnum
 from .errors import Forbidden, NotFound
 from .mfa import mfa_satisfied, user_has_mfa
 from .models import ROLE_RANK, Membership, Organization, Role
+from .sso_session import sso_satisfied
 
 
 class Can(StrEnum):
@@ -48,14 +49,36 @@ class MfaRequired(Forbidden):
         super().__init__(f"{organization.name} requires two-factor authentication: {how}.")
 
 
-def membership_require(user, organization: Organization, capability: Can) -> Membership:
-    """The membership if its role has the capability; 404 for outsiders, 403 for low roles
-    and for members of an org that requires MFA whose sign-in did not use a second factor."""
+class SsoRequired(Forbidden):
+    code = "sso_required"
+
+    def __init__(self, organization: Organization):
+        super().__init__(
+            f"{organization.name} requires signing in through its identity provider: "
+            f"sign out, then sign in at /accounts/sso/?org={organization.slug}."
+        )
+
+
+def membership_require(
+    user, organization: Organization, capability: Can, *, break_glass: bool = False
+) -> Membership:
+    """The membership if its role has the capability; 404 for outsiders, 403 for low roles,
+    for members of an org that requires MFA whose sign-in did not use a second factor, and
+    of one that requires SSO whose sign-in did not go through its provider.
+
+    SECURITY: `break_glass` (the console's page, and turning require_sso off) also lets in
+    an owner whose sign-in used a second factor but not the provider, for when the
+    provider is down or misconfigured; nothing else does, so such a session can neither
+    reach artifacts nor change the provider."""
     membership = membership_get(user, organization)
     if membership is None:
         raise NotFound()
     if organization.require_mfa and not mfa_satisfied(user):
         raise MfaRequired(organization, user)
+    if not sso_satisfied(user, organization) and not (
+        break_glass and membership.role == Role.OWNER and mfa_satisfied(user)
+    ):
+        raise SsoRequired(organization)
     if not role_can(membership.role, capability):
         raise Forbidden(f"Your role ({membership.role}) may not do this.")
     if (

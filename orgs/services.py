@@ -22,6 +22,7 @@ from .mfa import mfa_mark, mfa_satisfied, user_has_mfa
 from .models import ApiToken, Group, Invitation, Membership, Organization, Role
 from .params import whole_number
 from .permissions import Can, membership_require, role_can
+from .sso_session import TOKEN, sso_mark, sso_used_for
 
 member_removed = Signal()  # kwargs: organization, user, actor
 
@@ -240,6 +241,7 @@ def token_authenticate(secret: str) -> ApiToken | None:
         return None
     token.membership = membership
     mfa_mark(token.user, used=token.mfa_used)  # as the sign-in that made it
+    sso_mark(token.user, providers=TOKEN)  # require_sso spares tokens (they die with members)
     # Bounded writes: last-used is precise to the minute, not one UPDATE per request.
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
@@ -252,6 +254,7 @@ SETTINGS = (
     "scripts_allowed",
     "min_create_role",
     "require_mfa",
+    "require_sso",
     "default_visibility",
     "default_group",
     "auto_join_domains",
@@ -271,12 +274,12 @@ _CLEAR = object()  # "set this optional setting to nothing" (None means "not giv
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
-def _clean_domains(value) -> str:
+def domains_clean(value, *, field: str = "auto_join_domains") -> str:
     """'Example.com, corp.example.org' -> 'example.com,corp.example.org' (validated)."""
     items = [d.strip().lower().lstrip("@") for d in re.split(r"[,\s]+", value or "") if d.strip()]
     for domain in items:
         if not DOMAIN_RE.match(domain):
-            raise Invalid(f"Not an email domain: {domain!r}.", field="auto_join_domains")
+            raise Invalid(f"Not an email domain: {domain!r}.", field=field)
     return ",".join(dict.fromkeys(items))
 
 
@@ -298,7 +301,8 @@ def _clean_retention(name: str, value):
 def org_settings_update(*, organization: Organization, actor, **changes) -> Organization:
     """Change the org's toggles and retention policy (admins and owners); one audit event
     per changed setting."""
-    membership_require(actor, organization, Can.MANAGE_ORG)
+    sso_off_alone = changes.keys() == {"require_sso"} and changes["require_sso"] is False
+    membership_require(actor, organization, Can.MANAGE_ORG, break_glass=sso_off_alone)
     unknown = set(changes) - set(SETTINGS)
     if unknown:
         raise Invalid(f"Unknown setting(s): {', '.join(sorted(unknown))}.")
@@ -314,8 +318,10 @@ def org_settings_update(*, organization: Organization, actor, **changes) -> Orga
         if user_has_mfa(actor):
             raise Conflict("Sign in with your second factor before requiring it of others.")
         raise Conflict("Set up two-factor authentication yourself before requiring it.")
+    if changes.get("require_sso") not in (None, organization.require_sso):
+        _require_sso_check(actor, organization, on=changes["require_sso"])
     if changes.get("auto_join_domains") is not None:
-        changes["auto_join_domains"] = _clean_domains(changes["auto_join_domains"])
+        changes["auto_join_domains"] = domains_clean(changes["auto_join_domains"])
     for name in RETENTION:
         if changes.get(name) is not None:
             changes[name] = _clean_retention(name, changes[name])
@@ -344,6 +350,18 @@ def org_settings_update(*, organization: Organization, actor, **changes) -> Orga
         if changed:
             org.save(update_fields=changed)
     return org
+
+
+def _require_sso_check(actor, organization: Organization, *, on: bool) -> None:
+    """Owners alone turn require_sso on or off, and only on from a session that signed in
+    through the org's provider: else they would lock themselves (and everyone) out."""
+    membership_require(actor, organization, Can.MANAGE_OWNERS, break_glass=not on)
+    if not on:
+        return
+    if getattr(organization, "sso", None) is None:
+        raise Conflict("Set up the organisation's identity provider before requiring it.")
+    if not sso_used_for(actor, organization):
+        raise Conflict("Sign in through the organisation's identity provider before requiring it.")
 
 
 def _audit_value(value):

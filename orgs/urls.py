@@ -23,5 +23,8 @@ urlpatterns = [
     path("org/<slug:slug>/admin/groups/new", views.group_new, name="org-group-new"),
     path("org/<slug:slug>/admin/groups/members", views.group_members, name="org-group-members"),
     path("org/<slug:slug>/admin/groups/delete", views.group_remove, name="org-group-delete"),
+    path("org/<slug:slug>/admin/sso", views.sso_save, name="org-sso"),
+    path("org/<slug:slug>/admin/sso/remove", views.sso_remove, name="org-sso-remove"),
+    path("org/<slug:slug>/admin/sso/require", views.sso_require, name="org-sso-require"),
     path("org/<slug:slug>/admin/audit/", views.audit, name="org-audit"),
 ]

@@ -1,5 +1,6 @@
 """Web pages of orgs: personal API tokens (create — shown once —, list, revoke), the org
-admin console (toggles, members, groups, invitations: one view per form) and its audit log."""
+admin console (toggles, members, groups, invitations, SSO: one view per form) and its audit
+log."""
 
 import re
 from functools import wraps
@@ -36,6 +37,7 @@ from .services import (
     token_create,
     token_revoke,
 )
+from .sso import views as sso_views
 
 
 @login_required
@@ -91,7 +93,8 @@ def org_for_admin(request, slug: str):
     if org is None:
         raise Http404
     try:
-        membership = membership_require(request.user, org, Can.MANAGE_ORG)
+        # Each form's service checks again, without the break-glass path of SSO.
+        membership = membership_require(request.user, org, Can.MANAGE_ORG, break_glass=True)
     except NotFound as exc:
         raise Http404 from exc
     except ServiceError as exc:
@@ -115,6 +118,7 @@ def console(request, slug):
         "can_manage_owners": role_can(membership.role, Can.MANAGE_OWNERS),
         "groups": groups_of(org),
         "invitations": invitations_pending(org),
+        "sso": sso_views.console_context(org),
     }
     return render(request, "orgs/console.html", context)
 
@@ -213,6 +217,17 @@ def group_members(request, org):
 @console_form
 def group_remove(request, org):
     group_delete(organization=org, actor=request.user, slug=request.POST.get("slug", ""))
+
+
+sso_save = console_form(sso_views.save)
+sso_remove = console_form(sso_views.remove)
+
+
+@console_form
+def sso_require(request, org):
+    org_settings_update(
+        organization=org, actor=request.user, require_sso="require_sso" in request.POST
+    )
 
 
 @login_required

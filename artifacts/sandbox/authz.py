@@ -27,7 +27,7 @@ from django.core.cache import cache
 from django.db.models import F
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
-from orgs.models import Group, Membership, Organization
+from orgs.models import Group, Membership, Organization, SsoConnection
 
 from ..models import Artifact, AuthzGeneration, Share
 
@@ -117,6 +117,10 @@ def _membership_changed(sender, instance, **kwargs):  # role changed, member rem
     bump("org", instance.organization_id)
 
 
+def _sso_changed(sender, instance, **kwargs):  # another provider: require_sso means another
+    bump("org", instance.organization_id)
+
+
 def _group_members_changed(sender, instance, action, **kwargs):
     if action in ("post_add", "post_remove", "post_clear"):
         org_id = instance.organization_id if isinstance(instance, Group) else None
@@ -147,6 +151,7 @@ def connect() -> None:
         )
         signal.connect(_membership_changed, sender=Membership, dispatch_uid=f"authz-ms-{signal}")
         signal.connect(_share_changed, sender=Share, dispatch_uid=f"authz-share-{signal}")
+        signal.connect(_sso_changed, sender=SsoConnection, dispatch_uid=f"authz-sso-{signal}")
     post_save.connect(_org_changed, sender=Organization, dispatch_uid="authz-org")
     post_save.connect(_artifact_changed, sender=Artifact, dispatch_uid="authz-artifact")
     post_delete.connect(_org_changed_by_group, sender=Group, dispatch_uid="authz-group")

@@ -27,6 +27,7 @@ from django.utils.crypto import constant_time_compare
 from orgs.errors import NotFound
 from orgs.mfa import mfa_mark, session_used_mfa
 from orgs.sessions import Session, SessionStore, session_key_hash
+from orgs.sso_session import session_sso_providers, sso_mark
 
 from ..models import Artifact, AuthzGeneration, SandboxGrant, Version
 from ..selectors import artifact_get_visible
@@ -141,6 +142,7 @@ def _check(grant: _Grant) -> Access:
     ):
         raise NotFound()
     mfa_mark(user, used=session_used_mfa(session, user))  # for orgs that require MFA
+    sso_mark(user, providers=session_sso_providers(session, user))  # ... or SSO
     artifact = artifact_get_visible(user, grant.artifact_id)  # membership, role, visibility
     version = artifact.versions.filter(number=grant.version_number, blob_id=grant.sha256).first()
     if version is None:

@@ -219,13 +219,22 @@ MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = ARTIFACTS_APP_URL.startswith("http://localh
 # https://docs.allauth.org/en/latest/socialaccount/providers/openid_connect.html
 # SAML the same way: ARTIFACTS_SAML_APPS, a JSON list of allauth SAML "APPS" entries.
 # https://docs.allauth.org/en/latest/socialaccount/providers/saml.html
+# Each org's own provider is set up by its owner in the console (orgs.sso), no restart.
 SOCIALACCOUNT_PROVIDERS = {
-    "openid_connect": {"APPS": json.loads(os.environ.get("ARTIFACTS_OIDC_APPS", "[]"))},
+    "openid_connect": {
+        "APPS": json.loads(os.environ.get("ARTIFACTS_OIDC_APPS", "[]")),
+        # allauth's provider, with the ID token's signature, issuer and nonce checked.
+        "provider_class": "orgs.sso.oidc.StrictOIDCProvider",
+    },
     "saml": {"APPS": json.loads(os.environ.get("ARTIFACTS_SAML_APPS", "[]"))},
 }
-# SECURITY: no SOCIALACCOUNT_EMAIL_AUTHENTICATION: with one IdP per org, any IdP asserting
-# a verified email could otherwise sign into an account of another org. A local account
-# connects an IdP from its own settings page; a new SSO user signs up as usual.
+SOCIALACCOUNT_ADAPTER = "orgs.adapters.SocialAccountAdapter"
+# SECURITY: no SOCIALACCOUNT_EMAIL_AUTHENTICATION for apps of the settings: with one IdP
+# per org, any IdP asserting a verified email could otherwise sign into an account of
+# another org. An org's own provider does, for emails at that org's domains only
+# (orgs.adapters.SocialAccountAdapter.can_authenticate_by_email); the account is then
+# linked to the provider, so the next sign-in finds it by the provider's user id.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
 LOGIN_REDIRECT_URL = "/"
 LOGIN_URL = "/accounts/login/"
 # https://docs.djangoproject.com/en/6.1/ref/settings/#mailers (console until an operator sets SMTP)

@@ -1,0 +1,1 @@
+"""Identity providers that others wrote, run on loopback for the SSO tests."""
