@@ -49,6 +49,18 @@ def idp():
     provider.stop()
 
 
+def sso_org(slug: str, issuer: str, client_id: str, domains: str, **settings):
+    """An org whose owner (owner@<slug>.test) set up an OpenID Connect provider."""
+    org = org_create(slug=slug, name=slug.title())
+    owner = member_add(organization=org, email=f"owner@{slug}.test", role=Role.OWNER).user
+    connection_save(
+        organization=org, actor=owner, protocol="oidc", domains=domains, issuer=issuer,
+        client_id=client_id, client_secret=SECRET, **settings,
+    )  # fmt: skip
+    org.owner = owner
+    return org
+
+
 @pytest.fixture
 def acme(db, idp):
     org = org_create(slug="acme", name="Acme")

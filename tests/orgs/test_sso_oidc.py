@@ -12,8 +12,8 @@ from orgs.models import AuditEvent, Group, Membership, Role
 from orgs.services import member_add, org_create
 from orgs.sso.services import connection_save
 from tests.helpers import APP_HOST
-from tests.idp.oidc import SECRET, browse_provider, client, oidc_provider_start
-from tests.orgs.conftest import ACCOUNTS, APP, callback, sso_sign_in
+from tests.idp.oidc import browse_provider, client, oidc_provider_start
+from tests.orgs.conftest import ACCOUNTS, APP, callback, sso_org, sso_sign_in
 
 
 def refused(response, words: str):
@@ -74,17 +74,7 @@ def test_a_provider_cannot_sign_into_an_account_outside_its_domains(acme, idp):
 
 def test_another_orgs_provider_cannot_take_over_an_account(acme, idp):
     # Globex sets up the same provider for its own domain: it still cannot reach acme's.
-    globex = org_create(slug="globex", name="Globex")
-    globex_owner = member_add(organization=globex, email="boss@globex.test", role=Role.OWNER)
-    connection_save(
-        organization=globex,
-        actor=globex_owner.user,
-        protocol="oidc",
-        domains="globex.test",
-        issuer=idp.issuer,
-        client_id="globex-app",
-        client_secret=SECRET,
-    )
+    globex = sso_org("globex", idp.issuer, "globex-app", "globex.test")
     carol = member_add(organization=acme, email="carol@acme.test", role=Role.MEMBER).user
     response, _ = sso_sign_in(idp, "carol", org="globex")
     refused(response, "carol@acme.test is not at a domain of Globex")
@@ -149,17 +139,7 @@ def test_an_answer_for_another_sign_in_fails_the_nonce(acme, idp):
 
 
 def test_an_id_token_not_signed_with_the_providers_published_keys_is_refused(db, idp):
-    org = org_create(slug="hs", name="HS")
-    owner = member_add(organization=org, email="owner@hs.test", role=Role.OWNER).user
-    connection_save(
-        organization=org,
-        actor=owner,
-        protocol="oidc",
-        domains="acme.test",
-        issuer=idp.issuer,
-        client_id="hs-app",
-        client_secret=SECRET,
-    )
+    sso_org("hs", idp.issuer, "hs-app", "acme.test")
     response, _ = sso_sign_in(idp, "alice", org="hs")
     refused(response, "not signed with a published key (alg HS256)")
     assert not get_user_model().objects.filter(email="alice@acme.test").exists()
@@ -182,17 +162,7 @@ def test_an_expired_id_token_is_refused(db):
         id_token_ttl=60,
     )
     try:
-        org = org_create(slug="late", name="Late")
-        owner = member_add(organization=org, email="owner@late.test", role=Role.OWNER).user
-        connection_save(
-            organization=org,
-            actor=owner,
-            protocol="oidc",
-            domains="acme.test",
-            issuer=late.issuer,
-            client_id="artifacts",
-            client_secret=SECRET,
-        )
+        sso_org("late", late.issuer, "artifacts", "acme.test")
         response, _ = sso_sign_in(late, "alice", org="late")
         refused(response, "Invalid id_token")
         assert not get_user_model().objects.filter(email="alice@acme.test").exists()
