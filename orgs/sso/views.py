@@ -40,7 +40,7 @@ def start(request):
     return render(request, "orgs/sso_start.html", context)
 
 
-def urls_for(organization: Organization, protocol: str | None = None) -> dict:
+def urls_for(organization: Organization) -> dict:
     """The URLs an owner pastes into the provider, and the one the org's people start at."""
     base = settings.ARTIFACTS_APP_URL.rstrip("/")
     provider_id = provider_id_for(organization)
