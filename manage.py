@@ -39,7 +39,12 @@ def _venv_sync() -> None:
     if not _venv_python().exists():
         venv.EnvBuilder(with_pip=True).create(VENV)
     pip = [str(_venv_python()), "-m", "pip", "--disable-pip-version-check", "install", "-q"]
-    result = subprocess.run([*pip, "--require-hashes", "-r", str(LOCK)], check=False)  # noqa: S603
+    # The pip that comes with Python 3.12.1 (23.2) refuses a hashed lock in which a
+    # package asks for an extra of another one (scim2-models: pydantic[email]) unless the
+    # locked version is the newest on PyPI; pip 25 resolves it from the lock.
+    result = subprocess.run([*pip, "pip>=25.1"], check=False)  # noqa: S603
+    if result.returncode == 0:
+        result = subprocess.run([*pip, "--require-hashes", "-r", str(LOCK)], check=False)  # noqa: S603
     if result.returncode == 0:
         # The server and the `artifact` command (cli/, a distribution of its own), editable;
         # their dependencies are in the lock.
