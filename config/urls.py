@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("artifacts.urls")),
     path("", include("orgs.urls")),
     path("api/v1/", api.urls),
+    path("scim/v2/", include("orgs.scim.urls")),
     # Ahead of allauth's: the OpenID Connect callback that checks the ID token's signature
     # (orgs.sso.oidc), at the URL allauth reverses; and where an org's people start SSO.
     path("accounts/oidc/<str:provider_id>/login/callback/", oidc.callback),

@@ -7,7 +7,7 @@ import json
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import StreamingHttpResponse
 
-from .models import ActorKind, AuditEvent, Organization
+from .models import ActorKind, AuditEvent, Organization, ScimToken
 
 
 class _System:
@@ -22,9 +22,12 @@ SYSTEM = _System()
 
 def actor_fields(actor) -> dict:
     """Who acted, as an event stores it: a user (with the email they had), None for an
-    operator's manage.py command (as every service takes it), or SYSTEM for a task."""
+    operator's manage.py command (as every service takes it), SYSTEM for a task, or the
+    ScimToken of an identity provider's SCIM client (by the token's name)."""
     if actor is SYSTEM:
         return {"actor": None, "actor_kind": ActorKind.SYSTEM, "actor_email": ""}
+    if isinstance(actor, ScimToken):
+        return {"actor": None, "actor_kind": ActorKind.IDP, "actor_email": f"scim:{actor.name}"}
     if actor is None or not actor.is_authenticated:
         return {"actor": None, "actor_kind": ActorKind.OPERATOR, "actor_email": ""}
     return {"actor": actor, "actor_kind": ActorKind.USER, "actor_email": actor.email}

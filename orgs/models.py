@@ -1,8 +1,12 @@
-"""Organisation, Membership (with its Role), ApiToken, AuditEvent and the org's identity
-provider (SsoConnection, used by orgs.sso)."""
+"""Organisation, Membership (with its Role), ApiToken, AuditEvent, the org's identity
+provider (SsoConnection, used by orgs.sso) and what its SCIM client provisioned
+(ScimToken, ScimUser, ScimGroup, used by orgs.scim)."""
+
+import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 
 from .sessions import Session  # noqa: F401  (a model of this app, kept with its engine)
 
@@ -259,3 +263,73 @@ class SsoConnection(models.Model):
     @property
     def provider_id(self) -> str:
         return self.app.provider_id
+
+
+class ScimToken(models.Model):
+    """A bearer token of an identity provider's SCIM client; it picks the org. Only the
+    sha256 of the secret is stored. Changed only through orgs.scim.services (audited)."""
+
+    organization = models.ForeignKey(
+        "orgs.Organization", on_delete=models.CASCADE, related_name="scim_tokens"
+    )
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, help_text="First characters, to recognise a token")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+
+class ScimUser(models.Model):
+    """A user account as one org's identity provider provisioned it. The membership is
+    what grants access; this row is what the provider sees, so a deactivated user (no
+    membership) still answers as `active: false` and can be reactivated."""
+
+    # The SCIM id: random, so that ids say nothing about other orgs' users.
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        "orgs.Organization", on_delete=models.CASCADE, related_name="scim_users"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # The provider's userName: its identifier for the person, any string (RFC 7643 §4.1.1),
+    # unique in the org whatever its case. Usually their email, which the account is then
+    # found by; else the account's email came from `emails` (orgs.scim.services).
+    user_name = models.CharField(max_length=255)
+    external_id = models.CharField(max_length=255, blank=True)
+    # What the provider said: False ends the membership; None (it removed the attribute)
+    # leaves the user a member, as True does.
+    active = models.BooleanField(null=True, default=True)
+    # The role of the membership that deactivation removed: reactivation gives it back.
+    role = models.CharField(max_length=16, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "user"], name="one_scim_user_per_org"),
+            models.UniqueConstraint(
+                "organization", Lower("user_name"), name="one_scim_user_name_per_org"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} in {self.organization} (scim)"
+
+
+class ScimGroup(models.Model):
+    """The SCIM side of an org's group: its random SCIM id and the provider's externalId.
+    Made when SCIM first shows or touches the group."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    group = models.OneToOneField("orgs.Group", on_delete=models.CASCADE, related_name="scim")
+    external_id = models.CharField(max_length=255, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"{self.group} (scim)"

@@ -19,7 +19,16 @@ from django.utils.text import slugify
 from .audit import audit_record
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .mfa import mfa_mark, mfa_satisfied, user_has_mfa
-from .models import ApiToken, Group, Invitation, Membership, Organization, Role
+from .models import (
+    ApiToken,
+    Group,
+    Invitation,
+    Membership,
+    Organization,
+    Role,
+    ScimToken,
+    ScimUser,
+)
 from .params import whole_number
 from .permissions import Can, membership_require, role_can
 from .sso_session import TOKEN, sso_mark, sso_used_for
@@ -86,8 +95,10 @@ def member_add(
 
 def _member_for_change(organization: Organization, email: str, actor) -> Membership:
     """The target membership, row-locked, once the actor may change it: admins manage roles
-    below owner, owners manage everyone. actor=None is the operator (manage.py)."""
-    if actor is not None:
+    below owner, owners manage everyone. actor=None is the operator (manage.py); a
+    ScimToken, the org's own identity provider, manages everyone too (orgs.scim)."""
+    acting = None
+    if actor is not None and not isinstance(actor, ScimToken):
         acting = membership_require(actor, organization, Can.MANAGE_MEMBERS)
     # The org row lock serialises role changes, so two owners demoting each other at once
     # cannot leave the org without one.
@@ -101,7 +112,7 @@ def _member_for_change(organization: Organization, email: str, actor) -> Members
     if membership is None:
         raise NotFound(f"{email} is not a member of {organization.slug}.")
     if (
-        actor is not None
+        acting is not None
         and membership.role == Role.OWNER
         and not role_can(acting.role, Can.MANAGE_OWNERS)
     ):
@@ -377,6 +388,10 @@ def auto_join(*, user, email: str) -> list[Membership]:
     candidates = Organization.objects.filter(auto_join_domains__icontains=domain)
     for org in candidates:
         if domain not in org.auto_join_domain_list:  # icontains is only a prefilter
+            continue
+        # The org's identity provider deactivated them (orgs.scim): the domain does not
+        # bring them back.
+        if ScimUser.objects.filter(organization=org, user=user, active=False).exists():
             continue
         with transaction.atomic():
             membership, created = Membership.objects.get_or_create(

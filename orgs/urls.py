@@ -26,5 +26,11 @@ urlpatterns = [
     path("org/<slug:slug>/admin/sso", views.sso_save, name="org-sso"),
     path("org/<slug:slug>/admin/sso/remove", views.sso_remove, name="org-sso-remove"),
     path("org/<slug:slug>/admin/sso/require", views.sso_require, name="org-sso-require"),
+    path("org/<slug:slug>/admin/scim/", views.scim, name="org-scim"),
+    path(
+        "org/<slug:slug>/admin/scim/<int:token_id>/revoke",
+        views.scim_token_delete,
+        name="org-scim-revoke",
+    ),
     path("org/<slug:slug>/admin/audit/", views.audit, name="org-audit"),
 ]

@@ -22,6 +22,9 @@ from .mfa import mfa_satisfied
 from .models import ApiToken, Organization, Role
 from .params import whole_number
 from .permissions import Can, membership_require, role_can
+from .scim.resources import base_url as scim_base_url
+from .scim.selectors import scim_tokens_live
+from .scim.services import scim_token_create, scim_token_revoke
 from .selectors import audit_events, groups_of, invitations_pending, members_of
 from .services import (
     group_create,
@@ -217,6 +220,43 @@ def group_members(request, org):
 @console_form
 def group_remove(request, org):
     group_delete(organization=org, actor=request.user, slug=request.POST.get("slug", ""))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def scim(request, slug):
+    """SCIM provisioning: the base URL to paste into the identity provider, its tokens,
+    and (POST) a new one, whose secret this one answer shows."""
+    org, membership = org_for_admin(request, slug)
+    new_secret = None
+    if request.method == "POST":
+        try:
+            _, new_secret = scim_token_create(
+                organization=org, name=request.POST.get("name", ""), actor=request.user
+            )
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+    context = {
+        "org": org,
+        "base_url": scim_base_url(),
+        "tokens": scim_tokens_live(org),
+        "new_secret": new_secret,
+        "can_manage_owners": role_can(membership.role, Can.MANAGE_OWNERS),
+    }
+    return render(request, "orgs/scim.html", context)
+
+
+@login_required
+@require_POST
+def scim_token_delete(request, slug, token_id):
+    org, _ = org_for_admin(request, slug)
+    try:
+        token = scim_token_revoke(organization=org, token_id=token_id, actor=request.user)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Revoked SCIM token “{token.name}”.")
+    return redirect("org-scim", slug=org.slug)
 
 
 sso_save = console_form(sso_views.save)
