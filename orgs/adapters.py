@@ -9,13 +9,19 @@ from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from .scim.selectors import provisioned_account
 from .sso.login import (
     account_for_email,
     authentication_error_reason,
     refused_page,
     sign_in_refusal,
 )
-from .sso.services import connection_for_app, email_in_domains, refusal_record
+from .sso.services import (
+    connection_for_app,
+    email_in_domains,
+    provisioned_email_verify,
+    refusal_record,
+)
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -55,6 +61,10 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         if reason:
             refusal_record(connection, reason=reason, email=email)
             raise ImmediateHttpResponse(refused_page(request, reason, connection.organization))
+        if sociallogin.user.pk is not None and sociallogin.user == provisioned_account(
+            connection.organization, email
+        ):
+            provisioned_email_verify(connection=connection, user=sociallogin.user, email=email)
 
     def is_auto_signup_allowed(self, request, sociallogin) -> bool:
         if connection_for_app(sociallogin.provider.app) is not None:

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.shortcuts import render
 
 from ..models import Membership, Protocol, SsoConnection
+from ..scim.selectors import provisioned_account, scim_deactivated
 from .services import email_in_domains
 
 
@@ -39,12 +40,17 @@ def sign_in_refusal(connection: SsoConnection, sociallogin) -> tuple[str, str]:
             f"({', '.join(connection.domain_list)}).",
             email,
         )
+    organization = connection.organization
+    if scim_deactivated(organization, email):
+        return f"{organization.name}'s identity provider has deactivated {email}.", email
     if sociallogin.is_existing:
-        # SECURITY: the account linked before must still own this address (verified): an
-        # account whose email moved elsewhere is not the provider's to sign into any more.
-        if not EmailAddress.objects.filter(
+        # SECURITY: the account linked before must still own this address (verified, or
+        # as the account the org's SCIM client made for it): an account whose email moved
+        # elsewhere is not the provider's to sign into any more.
+        owned = EmailAddress.objects.filter(
             user=sociallogin.user, email__iexact=email, verified=True
-        ).exists():
+        ).exists()
+        if not owned and provisioned_account(organization, email) != sociallogin.user:
             return f"This account's verified email is no longer {email}.", email
     elif _email_taken(email):
         # Not one that account_for_email let the provider into: another org's person, or
@@ -67,12 +73,16 @@ def _email_taken(email: str) -> bool:
 def account_for_email(connection: SsoConnection, sociallogin):
     """(user, email) of an existing account that the org's provider may sign into by
     email, or None. SECURITY: only for an address at the org's domains that the account
-    itself verified (an unverified address added by someone else never counts), and only
-    an account of this org's, or of no org at all: an owner who lists another org's
-    domain as theirs reaches none of its people."""
+    itself verified (an unverified address added by someone else never counts) or that
+    the org's own SCIM client provisioned, and only an account of this org's, or of no
+    org at all: an owner who lists another org's domain as theirs reaches none of its
+    people."""
     for address in sociallogin.email_addresses:
         if not (address.verified and email_in_domains(address.email, connection)):
             continue
+        provisioned = provisioned_account(connection.organization, address.email)
+        if provisioned is not None:
+            return provisioned, address.email
         owned = (
             EmailAddress.objects.select_related("user")
             .filter(email__iexact=address.email, verified=True)

@@ -3,6 +3,7 @@ what a sign-in through it does to the member (join, role, groups). Each change a
 
 from urllib.parse import urlsplit
 
+from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount, SocialApp
 from django.db import transaction
 
@@ -211,6 +212,18 @@ def _idp_record(connection: SsoConnection, *, action: str, target: str, **detail
 
 def refusal_record(connection: SsoConnection, *, reason: str, email: str = "") -> None:
     _idp_record(connection, action="sso.refused", target=email, reason=reason)
+
+
+def provisioned_email_verify(*, connection: SsoConnection, user, email: str) -> None:
+    """The org's provider vouches (email_verified) for the address of an account the org's
+    SCIM client made unverified (orgs.scim.selectors.provisioned_account): it is verified
+    now, as a new account's would be at its first sign-in through the provider."""
+    with transaction.atomic():
+        updated = EmailAddress.objects.filter(
+            user=user, email__iexact=email, verified=False
+        ).update(verified=True)
+        if updated:
+            _idp_record(connection, action="sso.email_verified", target=email)
 
 
 def _claim_values(claims: dict, name: str) -> set[str] | None:

@@ -204,3 +204,28 @@ def test_a_linked_account_whose_email_moved_is_not_signed_into(acme, idp):
     EmailAddress.objects.filter(user=carol).update(email="carol@home.test")
     response, _ = sso_sign_in(idp, "carol")
     refused(response, "no longer carol@acme.test")
+
+
+def test_the_org_provider_signs_into_the_account_its_scim_client_provisioned(acme, idp):
+    from orgs.scim.services import scim_token_create
+    from tests.orgs.test_scim import Scim
+
+    scim = Scim(scim_token_create(organization=acme, name="idp")[1])
+    scim_id = scim.user("alice@acme.test")["id"]  # its address unverified: SCIM vouches for none
+    for _ in range(2):  # the first sign-in links the account, the second finds it linked
+        response, browser = sso_sign_in(idp, "alice")
+        assert response.status_code == 302, response.content[:500]
+        assert response["Location"] == "/", response["Location"]
+        assert browser.get("/org/acme/admin/").status_code == 200
+    user = get_user_model().objects.get(email="alice@acme.test")
+    assert str(user.pk) == browser.session["_auth_user_id"]
+    assert SocialAccount.objects.get(user=user).provider == "org-acme"
+    assert user.emailaddress_set.get().verified  # the provider vouched for it
+    assert AuditEvent.objects.filter(organization=acme, action="sso.email_verified").count() == 1
+
+    # Deactivated by the provider's SCIM client: its sign-ins are refused too.
+    scim.patch(f"/Users/{scim_id}", {"op": "replace", "path": "active", "value": False})
+    response, browser = sso_sign_in(idp, "alice")
+    refused(response, "has deactivated alice@acme.test")
+    assert "_auth_user_id" not in browser.session
+    assert not Membership.objects.filter(user=user, organization=acme).exists()
