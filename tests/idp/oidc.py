@@ -2,10 +2,12 @@
 browser's part of a sign-in through it: its sign-in and consent pages, followed as a
 browser follows them, until it sends the browser back to the app."""
 
+import contextlib
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import time
 from dataclasses import dataclass
@@ -42,7 +44,8 @@ class OidcProvider:
     process: subprocess.Popen
 
     def stop(self):
-        self.process.terminate()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
         self.process.wait(timeout=10)
 
 
@@ -86,8 +89,14 @@ def oidc_provider_start(
                 pytest.fail("faketime is missing: .ci/run installs it (apt-get install faketime)")
             pytest.skip("faketime not installed; CI runs this test")
         command = [faketime, "-f", clock_shift, *command]
+    # A session of its own: faketime runs node as its child, and both must stop (stop()).
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=HERE, text=True
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=HERE,
+        text=True,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -96,7 +105,8 @@ def oidc_provider_start(
             return OidcProvider(issuer, process)
         if process.poll() is not None:
             break
-    process.kill()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
     raise RuntimeError(f"oidc-provider did not start: {process.stderr.read()}")
 
 
