@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from orgs.errors import NotFound, ServiceError
 from orgs.params import whole_number
 from orgs.permissions import Can, role_can
+from orgs.selectors import notices_unread
 
 from . import diff as diffs
 from . import services, storage
@@ -52,7 +53,7 @@ def _version_or_404(artifact, number=None):
 def home(request):
     search = request.GET.get("q", "").strip()
     artifacts = artifact_list(request.user, search=search)[:200]
-    notices = request.user.notifications.filter(read_at__isnull=True)[:20]
+    notices = notices_unread(request.user)[:20]
     return render(
         request,
         "artifacts/home.html",

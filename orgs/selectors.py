@@ -5,12 +5,26 @@ from datetime import datetime
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import AuditEvent, Group, Invitation, Membership, Organization
+from .mfa import mfa_satisfied
+from .models import AuditEvent, Group, Invitation, Membership, Notification, Organization
+from .sso_session import sso_reachable
 
 
 def members_of(organization: Organization) -> QuerySet[Membership]:
     """The org's memberships with their users, by email."""
     return organization.memberships.select_related("user").order_by("user__email")
+
+
+def notices_unread(user) -> QuerySet[Notification]:
+    """The user's unread notices, newest first, from the orgs this request may reach.
+    SECURITY: a notice names an artifact; one from an org the user has left, or that
+    requires a second factor or SSO this sign-in lacks, stays hidden (as its artifacts)."""
+    notices = user.notifications.filter(
+        read_at__isnull=True, organization__memberships__user=user
+    ).filter(sso_reachable(user))
+    if not mfa_satisfied(user):
+        notices = notices.filter(organization__require_mfa=False)
+    return notices
 
 
 def invitations_pending(organization: Organization) -> QuerySet[Invitation]:

@@ -50,3 +50,21 @@ def test_dismissing_a_notice(personas):
     assert Notification.objects.get().read_at is None  # not theirs: untouched
     personas["member"].client.post(f"/notices/{notice.pk}/dismiss")
     assert Notification.objects.get().read_at is not None
+
+
+def test_notices_of_an_org_the_author_cannot_reach_now_stay_hidden(personas, org):
+    from orgs.services import member_remove
+
+    artifact_id = personas["member"].push(title="Secret plan").json()["id"]
+    personas["other_member"].client.post(f"/a/{artifact_id}/request-access")
+    author = personas["member"].client
+    assert "asks for access to “Secret plan”" in author.get("/").content.decode()
+    # The org now requires a second factor this sign-in did not use.
+    org.require_mfa = True
+    org.save()
+    assert "Secret plan" not in author.get("/").content.decode()
+    org.require_mfa = False
+    org.save()
+    assert "Secret plan" in author.get("/").content.decode()
+    member_remove(organization=org, email="member@example.com", actor=None)
+    assert "Secret plan" not in author.get("/").content.decode()
