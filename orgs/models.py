@@ -305,8 +305,15 @@ class ScimUser(models.Model):
     # What the provider said: False ends the membership; None (it removed the attribute)
     # leaves the user a member, as True does.
     active = models.BooleanField(null=True, default=True)
-    # The role of the membership that deactivation removed: reactivation gives it back.
+    # The role of the membership that deactivation removed: reactivation gives it back
+    # (never as owner).
     role = models.CharField(max_length=16, blank=True)
+    # SCIM made the account: only such an account's email and name are the provider's to
+    # write, and its own to sign into (orgs.scim.selectors.provisioned_account).
+    account_created = models.BooleanField(default=False)
+    # DELETE leaves this tombstone (active false): the person stays deprovisioned, so
+    # neither the org's auto-join domains nor its SSO bring them back; SCIM shows none.
+    deleted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -314,7 +321,10 @@ class ScimUser(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["organization", "user"], name="one_scim_user_per_org"),
             models.UniqueConstraint(
-                "organization", Lower("user_name"), name="one_scim_user_name_per_org"
+                "organization",
+                Lower("user_name"),
+                condition=models.Q(deleted_at__isnull=True),
+                name="one_scim_user_name_per_org",
             ),
         ]
 

@@ -389,9 +389,9 @@ def auto_join(*, user, email: str) -> list[Membership]:
     for org in candidates:
         if domain not in org.auto_join_domain_list:  # icontains is only a prefilter
             continue
-        # The org's identity provider deactivated them (orgs.scim): the domain does not
-        # bring them back.
-        if ScimUser.objects.filter(organization=org, user=user, active=False).exists():
+        # The org's identity provider deactivated or deleted them (orgs.scim): the domain
+        # does not bring them back.
+        if ScimUser.objects.filter(organization=org, user=user).exclude(active=True).exists():
             continue
         with transaction.atomic():
             membership, created = Membership.objects.get_or_create(

@@ -54,6 +54,8 @@ class Migration(migrations.Migration):
                 ("external_id", models.CharField(blank=True, max_length=255)),
                 ("active", models.BooleanField(default=True, null=True)),
                 ("role", models.CharField(blank=True, max_length=16)),
+                ("account_created", models.BooleanField(default=False)),
+                ("deleted_at", models.DateTimeField(blank=True, null=True)),
                 ("created_at", models.DateTimeField(auto_now_add=True)),
                 ("updated_at", models.DateTimeField(auto_now=True)),
                 (
@@ -79,6 +81,7 @@ class Migration(migrations.Migration):
                     models.UniqueConstraint(
                         models.F("organization"),
                         django.db.models.functions.text.Lower("user_name"),
+                        condition=models.Q(deleted_at__isnull=True),
                         name="one_scim_user_name_per_org",
                     ),
                 ],

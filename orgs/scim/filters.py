@@ -81,8 +81,12 @@ class _QueryBuilder(FilterVisitor[Q]):
             if lookup and isinstance(value, str):
                 return Q(**{f"{column.lookup}__{lookup}": value})
         elif column.kind == "datetime" and op in _ORDER:
-            when = parse_datetime(value) if isinstance(value, str) else value
-            if isinstance(when, datetime):
+            try:
+                when = parse_datetime(value) if isinstance(value, str) else value
+            except ValueError:  # a date of no calendar (month 13)
+                when = None
+            # Within a day of the calendar's ends, a time zone's offset overflows it.
+            if isinstance(when, datetime) and datetime.min.year < when.year < datetime.max.year:
                 return Q(**{f"{column.lookup}__{_ORDER[op]}": when})
         elif column.kind == "bool" and op == CompareOperator.eq and isinstance(value, bool):
             return Q(**{column.lookup: value})

@@ -29,6 +29,13 @@ def _meta(resource_type: str, location: str, created, modified) -> Meta:
     )
 
 
+def active_shown(scim_user: ScimUser, *, member: bool) -> bool | None:
+    """`active` as SCIM shows it: the truth of access (a membership now), or unassigned
+    while the provider leaves it so (a PATCH "remove", RFC 7644 §3.5.2.2), which changes
+    no membership."""
+    return None if scim_user.active is None else member
+
+
 def user_resource(scim_user: ScimUser, *, member: bool) -> User:
     """`member`: the user holds a membership of the org now (else they are inactive)."""
     account = scim_user.user
@@ -38,9 +45,7 @@ def user_resource(scim_user: ScimUser, *, member: bool) -> User:
         external_id=scim_user.external_id or None,
         user_name=scim_user.user_name,
         name=name if name.given_name or name.family_name else None,
-        # The truth of access (a membership now), but unassigned while the provider leaves
-        # it so (a PATCH "remove", RFC 7644 §3.5.2.2): still a member (ScimUser.active).
-        active=(None if scim_user.active is None else True) if member else False,
+        active=active_shown(scim_user, member=member),
         emails=[UserEmail(value=account.email)],
         meta=_meta("User", user_location(scim_user.id), scim_user.created_at, scim_user.updated_at),
     )
@@ -55,7 +60,7 @@ def user_request_of(scim_user: ScimUser, *, member: bool) -> UserRequest:
         external_id=scim_user.external_id or None,
         user_name=scim_user.user_name,
         name=name if name.given_name or name.family_name else None,
-        active=scim_user.active if member else False,
+        active=active_shown(scim_user, member=member),
         # As Entra's paths name it (emails[type eq "work"].value).
         emails=[RequestEmail(value=account.email, type="work", primary=True)],
     )

@@ -3,9 +3,10 @@ them, the columns their filters run on, and the members of a page of groups."""
 
 import uuid
 
+from allauth.socialaccount.models import SocialAccount
 from django.db.models import BooleanField, Case, Exists, OuterRef, Q, Value, When
 
-from ..models import Group, Membership, Organization, ScimGroup, ScimUser
+from ..models import Group, Membership, Organization, ScimGroup, ScimUser, SsoConnection
 from .filters import Column
 
 
@@ -30,26 +31,49 @@ def account_is_orgs_own(user, organization: Organization) -> bool:
     )
 
 
+def account_is_provisioned(scim_user: ScimUser) -> bool:
+    """SECURITY: SCIM made the account, and it is still the org's provider's: the org's
+    alone (account_is_orgs_own), nobody set a password on it, and no provider but the
+    org's own signs into it. Only such an account's email and name are the provider's to
+    write, and (provisioned_account) the provider's to sign into."""
+    if not scim_user.account_created or scim_user.deleted_at is not None:
+        return False
+    user, organization = scim_user.user, scim_user.organization
+    own_provider = SsoConnection.objects.filter(organization=organization).values(
+        "app__provider_id"
+    )
+    return not (
+        user.has_usable_password()
+        or not account_is_orgs_own(user, organization)
+        or SocialAccount.objects.filter(user=user).exclude(provider__in=own_provider).exists()
+    )
+
+
 def provisioned_account(organization: Organization, email: str):
-    """The account the org's SCIM client provisioned with this email, still active and the
-    org's alone (account_is_orgs_own), or None. Its address is unverified (SCIM vouches
-    for no domain), so that the org's own provider may sign into it all the same."""
+    """The account the org's SCIM client made for this email (account_is_provisioned),
+    still active, or None. Its address is unverified (SCIM vouches for no domain): the
+    org's own provider may sign into it all the same."""
     scim_user = (
-        ScimUser.objects.select_related("user")
-        .filter(organization=organization, user__email__iexact=email)
+        ScimUser.objects.select_related("user", "organization")
+        .filter(organization=organization, user__email__iexact=email, deleted_at__isnull=True)
         .exclude(active=False)
         .first()
     )
-    if scim_user is None or not account_is_orgs_own(scim_user.user, organization):
+    if scim_user is None or not account_is_provisioned(scim_user):
         return None
     return scim_user.user
 
 
 def scim_deactivated(organization: Organization, email: str) -> bool:
-    """The org's identity provider deactivated the account with this email (SCIM)."""
-    return ScimUser.objects.filter(
-        organization=organization, user__email__iexact=email, active=False
-    ).exists()
+    """The org's identity provider deactivated or deleted the account with this email
+    (SCIM), or left it not active, and nobody has made it a member again since."""
+    member = Membership.objects.filter(organization=organization, user=OuterRef("user"))
+    return (
+        ScimUser.objects.filter(organization=organization, user__email__iexact=email)
+        .exclude(active=True)
+        .exclude(Exists(member))
+        .exists()
+    )
 
 
 def scim_tokens_live(organization: Organization):
@@ -62,13 +86,13 @@ def scim_users(organization: Organization):
     (a deactivated user does not), oldest first."""
     member = Membership.objects.filter(organization=organization, user=OuterRef("user"))
     return (
-        ScimUser.objects.filter(organization=organization)
+        ScimUser.objects.filter(organization=organization, deleted_at__isnull=True)
         .select_related("user")
         .annotate(member=Exists(member))
         .annotate(  # `active` as SCIM shows it (resources.user_resource), for filters
             scim_active=Case(
-                When(member=False, then=Value(False)),
                 When(active__isnull=True, then=Value(None)),
+                When(member=False, then=Value(False)),
                 default=Value(True),
                 output_field=BooleanField(null=True),
             )
@@ -100,7 +124,9 @@ def members_by_group(organization: Organization, groups: list[ScimGroup]) -> dic
     provisioned = {
         s.user_id: s
         for s in ScimUser.objects.filter(
-            organization=organization, user_id__in={user for _, user in pairs}
+            organization=organization,
+            user_id__in={user for _, user in pairs},
+            deleted_at__isnull=True,
         ).order_by("created_at", "id")
     }
     members: dict = {g.group_id: [] for g in groups}
@@ -112,7 +138,9 @@ def members_by_group(organization: Organization, groups: list[ScimGroup]) -> dic
 
 def _member_of_groups(organization: Organization):
     def equals(scim_id: str) -> Q:
-        users = ScimUser.objects.filter(organization=organization, id=uuid_or_none(scim_id))
+        users = ScimUser.objects.filter(
+            organization=organization, id=uuid_or_none(scim_id), deleted_at__isnull=True
+        )
         users = users.values("user")
         return Q(group__members__in=users)
 

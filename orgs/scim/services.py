@@ -26,12 +26,21 @@ from scim2_models import (
 
 from ..audit import audit_record
 from ..errors import Invalid
-from ..models import Group, Membership, Organization, ScimGroup, ScimToken, ScimUser
+from ..models import (
+    Group,
+    Membership,
+    Organization,
+    Role,
+    ScimGroup,
+    ScimToken,
+    ScimUser,
+    SsoConnection,
+)
 from ..permissions import Can, membership_require
 from ..services import member_remove
 from .resources import group_request_of, user_request_of
 from .schemas import GroupRequest, UserRequest
-from .selectors import account_is_orgs_own, members_by_group, uuid_or_none
+from .selectors import account_is_provisioned, members_by_group, uuid_or_none
 
 TOKEN_PREFIX = "scim_"  # noqa: S105  (a public prefix, not a secret)
 
@@ -129,10 +138,18 @@ def _email_of(resource: UserRequest) -> str:
     )
 
 
+def _text_check(label: str, value: str, limit: int) -> None:
+    if len(value) > limit:
+        raise InvalidValueException(detail=f"{label} is longer than {limit} characters.")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise InvalidValueException(detail=f"{label} holds control characters.")
+
+
 def _user_values(resource: UserRequest) -> _UserValues:
     user_name = (resource.user_name or "").strip()
     if not user_name:
         raise InvalidValueException(detail="userName is required.")
+    _text_check("userName", user_name, 255)
     email = _email_of(resource)
     values = _UserValues(
         # An address is kept as the account's (lowercase): one spelling of one person.
@@ -144,30 +161,45 @@ def _user_values(resource: UserRequest) -> _UserValues:
         active=resource.active,
     )
     for label, value, limit in (
-        ("userName", values.user_name, 255),
         ("emails", values.email, 150),
         ("name.givenName", values.given_name, 150),
         ("name.familyName", values.family_name, 150),
         ("externalId", values.external_id, 255),
     ):
-        if len(value) > limit:
-            raise InvalidValueException(detail=f"{label} is longer than {limit} characters.")
+        _text_check(label, value, limit)
     return values
 
 
 def _user_name_check(organization: Organization, user_name: str, scim_user=None) -> None:
-    others = ScimUser.objects.filter(organization=organization, user_name__iexact=user_name)
+    others = ScimUser.objects.filter(
+        organization=organization, user_name__iexact=user_name, deleted_at__isnull=True
+    )
     if scim_user is not None:
         others = others.exclude(pk=scim_user.pk)
     if others.exists():
         raise UniquenessException(detail=f"userName {user_name} is already provisioned here.")
 
 
-def _account_create(values: _UserValues):
+def _domain_check(organization: Organization, email: str) -> None:
+    """SECURITY: no account at a domain another org's provider signs in (a domain belongs
+    to one org's SSO at most): one org's SCIM client must not squat the addresses of
+    another org's people, whose first sign-in would then be refused."""
+    domain = email.rpartition("@")[2]
+    others = SsoConnection.objects.exclude(organization=organization)
+    for connection in others.filter(domains__icontains=domain):
+        if domain in connection.domain_list:  # icontains is only a prefilter
+            raise InvalidValueException(
+                detail=f"{domain} is another organisation's domain: its accounts are not "
+                "this organisation's to make."
+            )
+
+
+def _account_create(values: _UserValues, organization: Organization):
     """A new account for a provisioned user: no password (they sign in through the org's
     provider, or set one by password reset). SECURITY: the address is not marked verified:
     an org's provider vouches for its own people, not for anyone's email domain, and a
     verified address would auto-join other orgs (orgs.services.auto_join)."""
+    _domain_check(organization, values.email)
     User = get_user_model()
     if User.objects.filter(username=values.email).exists():
         raise UniquenessException(detail="Another account already has this email.")
@@ -183,12 +215,14 @@ def _account_create(values: _UserValues):
     return user
 
 
-def _email_change(user, organization: Organization, email: str) -> None:
-    if not account_is_orgs_own(user, organization):
+def _email_change(scim_user: ScimUser, email: str) -> None:
+    user, organization = scim_user.user, scim_user.organization
+    if not account_is_provisioned(scim_user):
         raise MutabilityException(
-            detail="This account also belongs to another organisation: "
-            "its email cannot be changed from this one."
+            detail="This account was not made by this organisation's provider: "
+            "its email is its owner's to change."
         )
+    _domain_check(organization, email)
     User = get_user_model()
     if User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
         raise UniquenessException(detail="Another account already has this email.")
@@ -204,10 +238,12 @@ def _email_change(user, organization: Organization, email: str) -> None:
         EmailAddress.objects.create(user=user, email=email, verified=False, primary=True)
 
 
-def _membership_sync(scim_user: ScimUser, token: ScimToken) -> None:
+def _membership_sync(scim_user: ScimUser, token: ScimToken, *, was_active: bool | None) -> None:
     """Give or take the membership as `active` says. Taking it goes through
     orgs.services.member_remove: groups, API tokens and artifact shares go with it, and
-    the sandbox's cached decisions with them, so access ends on the next request."""
+    the sandbox's cached decisions with them, so access ends on the next request. Giving
+    it happens on creation and on reactivation (false, then true) only: someone an admin
+    removed in the console is not brought back by the provider's next update."""
     organization = token.organization
     user = scim_user.user
     membership = Membership.objects.filter(user=user, organization=organization).first()
@@ -218,8 +254,11 @@ def _membership_sync(scim_user: ScimUser, token: ScimToken) -> None:
         audit_record(
             organization=organization, actor=token, action="scim.user_deactivate", target=user.email
         )
-    elif scim_user.active is not False and membership is None:
+    elif scim_user.active is True and was_active is not True and membership is None:
+        # SECURITY: a provider never makes an owner, not even one it deactivated.
         role = scim_user.role or organization.auto_join_role
+        if role == Role.OWNER:
+            role = Role.ADMIN
         Membership.objects.create(user=user, organization=organization, role=role)
         audit_record(
             organization=organization,
@@ -232,28 +271,39 @@ def _membership_sync(scim_user: ScimUser, token: ScimToken) -> None:
 
 
 def scim_user_create(*, token: ScimToken, resource: UserRequest) -> ScimUser:
-    """A provisioned user: the account with this email (made if missing, never taken
-    from another org), and a membership with the org's auto-join role unless inactive."""
+    """A provisioned user, and a membership with the org's auto-join role unless inactive.
+    The account is made if no account has this email. SECURITY: an existing account is
+    provisioned only if it is a member of this org already (the provider then manages its
+    membership, never its profile), or one this org's provider provisioned and deleted."""
     values = _user_values(resource)
     organization = token.organization
     User = get_user_model()
     with transaction.atomic():
         _user_name_check(organization, values.user_name)
         user = User.objects.select_for_update().filter(email__iexact=values.email).first()
+        scim_user = None
         if user is None:
-            user = _account_create(values)
-        elif ScimUser.objects.filter(organization=organization, user=user).exists():
-            raise UniquenessException(detail=f"{values.email} is already provisioned here.")
-        elif account_is_orgs_own(user, organization):
+            user = _account_create(values, organization)
+            scim_user = ScimUser(organization=organization, user=user, account_created=True)
+        else:
+            scim_user = ScimUser.objects.filter(organization=organization, user=user).first()
+            if scim_user is not None and scim_user.deleted_at is None:
+                raise UniquenessException(detail=f"{values.email} is already provisioned here.")
+            if scim_user is None:
+                if not Membership.objects.filter(user=user, organization=organization).exists():
+                    raise UniquenessException(
+                        detail=f"An account with {values.email} exists and is not a member "
+                        "of this organisation: invite it in the console, then provision it."
+                    )
+                scim_user = ScimUser(organization=organization, user=user)
+        # A user deleted before comes back as a new one (the same id), with a new membership.
+        scim_user.deleted_at, scim_user.role = None, ""
+        scim_user.user_name, scim_user.external_id = values.user_name, values.external_id
+        scim_user.active = values.active
+        scim_user.save()
+        if account_is_provisioned(scim_user):
             user.first_name, user.last_name = values.given_name, values.family_name
             user.save(update_fields=["first_name", "last_name"])
-        scim_user = ScimUser.objects.create(
-            organization=organization,
-            user=user,
-            user_name=values.user_name,
-            external_id=values.external_id,
-            active=values.active,
-        )
         audit_record(
             organization=organization,
             actor=token,
@@ -262,7 +312,7 @@ def scim_user_create(*, token: ScimToken, resource: UserRequest) -> ScimUser:
             scim_id=str(scim_user.id),
             external_id=values.external_id,
         )
-        _membership_sync(scim_user, token)
+        _membership_sync(scim_user, token, was_active=None)
     return scim_user
 
 
@@ -270,8 +320,8 @@ def _scim_user_locked(token: ScimToken, scim_id: str) -> ScimUser:
     """SECURITY: only the token's org's users; any other id is 404, as a missing one."""
     scim_user = (
         ScimUser.objects.select_for_update()
-        .select_related("user")
-        .filter(organization=token.organization, id=uuid_or_none(scim_id))
+        .select_related("user", "organization")
+        .filter(organization=token.organization, id=uuid_or_none(scim_id), deleted_at__isnull=True)
         .first()
     )
     if scim_user is None:
@@ -286,19 +336,20 @@ def _user_write(token: ScimToken, scim_user: ScimUser, values: _UserValues) -> N
         _user_name_check(organization, values.user_name, scim_user)
         changed.append("userName")
     if values.email != user.email.lower():
-        _email_change(user, organization, values.email)
+        _email_change(scim_user, values.email)
         changed.append("emails")
     names = (values.given_name, values.family_name)
-    if names != (user.first_name, user.last_name) and account_is_orgs_own(user, organization):
+    if names != (user.first_name, user.last_name) and account_is_provisioned(scim_user):
         user.first_name, user.last_name = names
         user.save(update_fields=["first_name", "last_name"])
         changed.append("name")
     if values.external_id != scim_user.external_id:
         changed.append("externalId")
-    if values.active != scim_user.active:
+    active, was_active = values.active, scim_user.active
+    if active != was_active:
         changed.append("active")
     scim_user.user_name = values.user_name
-    scim_user.external_id, scim_user.active = values.external_id, values.active
+    scim_user.external_id, scim_user.active = values.external_id, active
     scim_user.save(update_fields=["user_name", "external_id", "active", "updated_at"])
     if changed:
         audit_record(
@@ -308,7 +359,7 @@ def _user_write(token: ScimToken, scim_user: ScimUser, values: _UserValues) -> N
             target=user.email,
             changed=changed,
         )
-    _membership_sync(scim_user, token)
+    _membership_sync(scim_user, token, was_active=was_active)
 
 
 def _is_member(scim_user: ScimUser) -> bool:
@@ -336,15 +387,21 @@ def scim_user_patch(*, token: ScimToken, scim_id: str, patch: PatchOp) -> ScimUs
 
 
 def scim_user_delete(*, token: ScimToken, scim_id: str) -> None:
-    """The membership and the provisioned user go; the account stays (it may be another
-    org's too, and it holds what its owner pushed)."""
+    """The membership goes and the provider no longer sees the user. The account stays (it
+    may be another org's too, and it holds what its owner pushed), and so does a
+    tombstone of the provisioned user: deprovisioned, it does not auto-join or sign in
+    through SSO back, unless the provider provisions it again."""
     organization = token.organization
     with transaction.atomic():
         scim_user = _scim_user_locked(token, scim_id)
         email = scim_user.user.email
         if _is_member(scim_user):
+            scim_user.role = Membership.objects.get(
+                user_id=scim_user.user_id, organization=organization
+            ).role
             member_remove(organization=organization, email=email, actor=token)
-        scim_user.delete()
+        scim_user.active, scim_user.deleted_at = False, timezone.now()
+        scim_user.save(update_fields=["active", "deleted_at", "role", "updated_at"])
         audit_record(
             organization=organization, actor=token, action="scim.user_delete", target=email
         )
@@ -357,9 +414,14 @@ def _display_name(resource: GroupRequest) -> str:
     name = (resource.display_name or "").strip()
     if not name:
         raise InvalidValueException(detail="displayName is required.")
-    if len(name) > 200:
-        raise InvalidValueException(detail="displayName is longer than 200 characters.")
+    _text_check("displayName", name, 200)
     return name
+
+
+def _group_external_id(resource: GroupRequest) -> str:
+    external_id = (resource.external_id or "").strip()
+    _text_check("externalId", external_id, 255)
+    return external_id
 
 
 def _name_check(organization: Organization, name: str, group: Group | None = None) -> None:
@@ -394,7 +456,9 @@ def _members_write(token: ScimToken, scim_group: ScimGroup, resource: GroupReque
             raise InvalidValueException(detail=f"No user {scim_id} in this organisation.") from exc
     users = {
         str(s.id): s
-        for s in ScimUser.objects.filter(organization=organization, id__in=wanted.values())
+        for s in ScimUser.objects.filter(
+            organization=organization, id__in=wanted.values(), deleted_at__isnull=True
+        )
     }
     if missing := sorted(wanted_ids - set(users)):
         raise InvalidValueException(detail=f"No user {', '.join(missing)} in this organisation.")
@@ -439,9 +503,7 @@ def scim_group_create(*, token: ScimToken, resource: GroupRequest) -> ScimGroup:
         group = Group.objects.create(
             organization=organization, slug=_free_slug(organization, name), name=name
         )
-        scim_group = ScimGroup.objects.create(
-            group=group, external_id=(resource.external_id or "").strip()[:255]
-        )
+        scim_group = ScimGroup.objects.create(group=group, external_id=_group_external_id(resource))
         audit_record(
             organization=organization,
             actor=token,
@@ -483,7 +545,16 @@ def _group_write(token: ScimToken, scim_group: ScimGroup, resource: GroupRequest
         )
         group.name = name
         group.save(update_fields=["name"])
-    scim_group.external_id = (resource.external_id or "").strip()[:255]
+    external_id = _group_external_id(resource)
+    if external_id != scim_group.external_id:
+        audit_record(
+            organization=organization,
+            actor=token,
+            action="scim.group_update",
+            target=group.slug,
+            changed=["externalId"],
+        )
+    scim_group.external_id = external_id
     scim_group.save(update_fields=["external_id", "updated_at"])
     _members_write(token, scim_group, resource)
 

@@ -4,14 +4,17 @@ scim2-models, calls a service, and answers application/scim+json; every error, w
 raised it, is a SCIM Error body."""
 
 import json
+import logging
 from functools import wraps
 
+from django.db import IntegrityError
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from pydantic import ValidationError
 from scim2_models import (
     Context,
     Error,
+    InvalidFilterException,
     InvalidSyntaxException,
     ListResponse,
     NotFoundException,
@@ -20,6 +23,7 @@ from scim2_models import (
     ResponseParameters,
     SCIMException,
     SearchRequest,
+    UniquenessException,
 )
 
 from ..errors import ServiceError
@@ -37,6 +41,8 @@ from .selectors import (
 )
 
 CONTENT_TYPE = "application/scim+json"
+MAX_FILTER = 2000
+logger = logging.getLogger(__name__)
 _QUERY_PARAMETERS = ("filter", "startIndex", "count", "attributes", "excludedAttributes")
 
 
@@ -84,6 +90,13 @@ def scim_endpoint(*methods: str):
                 return _scim_error(exc.to_error())
             except ServiceError as exc:  # the orgs services' rules (the last owner stays…)
                 return _error(exc.status, exc.message)
+            except IntegrityError:  # two writes of one userName or email at once
+                return _scim_error(
+                    UniquenessException(detail="Another write took this value first.").to_error()
+                )
+            except Exception:  # still a SCIM body, for a client that parses every answer
+                logger.exception("SCIM request failed: %s %s", request.method, request.path)
+                return _error(500, "The server failed to handle this request.")
 
         return wrapped
 
@@ -93,7 +106,7 @@ def scim_endpoint(*methods: str):
 def _body(request) -> dict:
     try:
         body = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidSyntaxException(detail="The request body is not valid JSON.") from exc
     if not isinstance(body, dict):
         raise InvalidSyntaxException(detail="The request body must be a JSON object.")
@@ -180,16 +193,23 @@ def schemas(request, resource_id: str | None = None):
 
 
 def _search(request, model) -> SearchRequest:
-    if request.method == "POST":  # /.search
-        return SearchRequest[model].model_validate(_body(request), scim_ctx=Context.SEARCH_REQUEST)
-    return SearchRequest[model].model_validate(_query(request))
+    data = _body(request) if request.method == "POST" else _query(request)  # POST: /.search
+    # A filter longer than any a provider sends is refused before it is parsed, or run.
+    if len(str(data.get("filter") or "")) > MAX_FILTER:
+        raise InvalidFilterException(detail=f"The filter is longer than {MAX_FILTER} characters.")
+    if request.method == "POST":
+        return SearchRequest[model].model_validate(data, scim_ctx=Context.SEARCH_REQUEST)
+    return SearchRequest[model].model_validate(data)
 
 
 def _page(queryset, search: SearchRequest):
     """One page of the query, as startIndex and count ask, at most MAX_RESULTS."""
     start = search.start_index or 1
     count = MAX_RESULTS if search.count is None else min(search.count, MAX_RESULTS)
-    return start, queryset.count(), list(queryset[start - 1 : start - 1 + count])
+    total = queryset.count()
+    if start > total:  # past the end (an index the database cannot even hold, say)
+        return start, total, []
+    return start, total, list(queryset[start - 1 : start - 1 + count])
 
 
 def _list_response(model, resources, start: int, total: int, search: SearchRequest):

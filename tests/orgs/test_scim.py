@@ -13,7 +13,7 @@ from django.test import Client
 
 from orgs.models import AuditEvent, Group, Membership, Role, ScimToken, ScimUser
 from orgs.scim.services import scim_token_create, scim_token_revoke
-from orgs.services import auto_join, org_settings_update
+from orgs.services import auto_join, member_remove, member_role_change, org_settings_update
 from tests.helpers import APP_HOST, frame_src, sandbox_get
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -329,3 +329,98 @@ def test_owners_make_and_revoke_tokens_in_the_console_and_admins_cannot(org, per
         ("scim.token_create", "owner@example.com"),
         ("scim.token_revoke", "owner@example.com"),
     ]
+
+
+def test_an_account_outside_the_org_is_not_the_providers_to_take(org, scim, personas):
+    from orgs.services import user_get_or_create
+
+    # Someone's own account, and another org's owner: neither is pulled in, nor renamed.
+    squatter = user_get_or_create(email="ann@example.com", password="pw-squatter-1")
+    for email in ("ann@example.com", "outsider@example.com"):
+        body = {"schemas": [USER], "userName": email, "name": {"givenName": "Pwned"}}
+        scim_error(scim("post", "/Users", body), 409, "uniqueness")
+    squatter.refresh_from_db()
+    assert squatter.first_name != "Pwned"
+    assert not Membership.objects.filter(organization=org, user=squatter).exists()
+    assert not ScimUser.objects.exists()
+
+
+def test_a_member_the_provider_links_keeps_their_own_email_and_name(org, scim, personas):
+    owner = personas["owner"].user
+    scim_id = scim.user("owner@example.com", name={"givenName": "Renamed"})["id"]
+    takeover = scim.patch(
+        f"/Users/{scim_id}", {"op": "replace", "path": "userName", "value": "mallory@evil.test"}
+    )
+    scim_error(takeover, 400, "mutability")
+    owner.refresh_from_db()
+    assert owner.email == "owner@example.com" and owner.first_name != "Renamed"
+    assert owner.emailaddress_set.filter(email="mallory@evil.test").count() == 0
+    # What SCIM made, it renames.
+    made = scim.user("new@example.com")["id"]
+    renamed = scim.patch(
+        f"/Users/{made}", {"op": "replace", "path": "userName", "value": "n2@example.com"}
+    )
+    assert renamed.status_code == 200 and renamed.json()["emails"] == [{"value": "n2@example.com"}]
+
+
+def test_deprovisioned_people_stay_out_until_the_provider_brings_them_back(org, scim, personas):
+    owner = personas["owner"].user
+    org_settings_update(organization=org, actor=owner, auto_join_domains="example.com")
+    scim_id = scim.user("leaver@example.com")["id"]
+    leaver = ScimUser.objects.get(pk=scim_id).user
+    assert scim("delete", f"/Users/{scim_id}").status_code == 204
+    assert auto_join(user=leaver, email="leaver@example.com") == []  # a tombstone stays
+    assert scim("get", '/Users?filter=userName eq "leaver@example.com"').json()["totalResults"] == 0
+    back = scim.user("leaver@example.com")  # provisioned again: a member again
+    assert back["id"] == scim_id and back["active"] is True
+    assert Membership.objects.filter(organization=org, user=leaver).exists()
+
+    # A replace that leaves `active` out does not undo a deactivation.
+    path = f"/Users/{scim_id}"
+    scim.patch(path, {"op": "replace", "path": "active", "value": False})
+    replaced = scim("put", path, {"schemas": [USER], "userName": "leaver@example.com"})
+    assert "active" not in replaced.json()  # unassigned now, and still no membership
+    assert not Membership.objects.filter(organization=org, user=leaver).exists()
+    assert auto_join(user=leaver, email="leaver@example.com") == []
+    # Someone an admin removed is not brought back by the provider's next update.
+    scim.patch(path, {"op": "replace", "path": "active", "value": True})
+    assert Membership.objects.filter(organization=org, user=leaver).exists()
+
+    member_remove(organization=org, email="leaver@example.com", actor=owner)
+    scim("put", path, {"schemas": [USER], "userName": "leaver@example.com", "active": True})
+    assert not Membership.objects.filter(organization=org, user=leaver).exists()
+    # A deactivated owner comes back an admin: a provider never makes an owner.
+    scim_id = scim.user("admin@example.com")["id"]
+    member_role_change(organization=org, email="admin@example.com", role=Role.OWNER, actor=owner)
+    scim.patch(f"/Users/{scim_id}", {"op": "replace", "path": "active", "value": False})
+    scim.patch(f"/Users/{scim_id}", {"op": "replace", "path": "active", "value": True})
+    assert (
+        Membership.objects.get(organization=org, user__email="admin@example.com").role == Role.ADMIN
+    )
+
+
+def test_odd_input_gets_a_scim_answer_never_a_crash(org, scim):
+    scim_error(
+        scim(
+            "post",
+            "/Users",
+            {"schemas": [USER], "userName": "n@example.com", "name": {"givenName": "a\u0000"}},
+        ),
+        400,
+        "invalidValue",
+    )
+    scim_error(
+        scim("post", "/Groups", {"schemas": [GROUP], "displayName": "g\u0000"}), 400, "invalidValue"
+    )
+    deep = b'{"a":' * 5000 + b"1" + b"}" * 5000
+    scim_error(scim("post", "/Users", raw=deep), 400, "invalidSyntax")
+    huge = scim("get", "/Users?startIndex=99999999999999999999")
+    assert huge.status_code == 200 and huge.json()["totalResults"] == 0
+    long_filter = 'userName eq "' + "x" * 5000 + '"'
+    scim_error(scim("get", f"/Users?filter={long_filter}"), 400, "invalidFilter")
+    for bad in (
+        'meta.created gt "9999-12-31T23:59:59-14:00"',
+        'meta.created gt "2026-13-01T00:00:00Z"',
+    ):
+        scim_error(scim("get", f"/Users?filter={bad}"), 400, "invalidFilter")
+    assert not ScimUser.objects.exists() and not Group.objects.exists()

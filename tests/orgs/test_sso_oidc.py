@@ -229,3 +229,17 @@ def test_the_org_provider_signs_into_the_account_its_scim_client_provisioned(acm
     refused(response, "has deactivated alice@acme.test")
     assert "_auth_user_id" not in browser.session
     assert not Membership.objects.filter(user=user, organization=acme).exists()
+
+
+def test_a_scim_client_cannot_make_accounts_at_another_orgs_sso_domain(acme, idp):
+    from orgs.scim.services import scim_token_create
+    from tests.orgs.test_scim import USER, Scim, scim_error
+
+    sso_org("globex", idp.issuer, "globex-app", "globex.test")
+    scim = Scim(scim_token_create(organization=acme, name="idp")[1])
+    body = {"schemas": [USER], "userName": "dave@globex.test"}
+    scim_error(scim("post", "/Users", body), 400, "invalidValue")
+    assert not get_user_model().objects.filter(email="dave@globex.test").exists()
+    # So globex's person still signs in through globex's provider.
+    response, _ = sso_sign_in(idp, "dave", org="globex")
+    assert response.status_code == 302, response.content[:500]
