@@ -103,6 +103,8 @@ def account_for_email(connection: SsoConnection, sociallogin):
 def authentication_error_reason(error, exception, extra_context: dict) -> str:
     if exception is not None:
         return str(exception) or exception.__class__.__name__
+    if extra_context.get("saml_last_error_reason"):  # orgs.sso.acs, or allauth's SAML views
+        return str(extra_context["saml_last_error_reason"])
     if "state" not in extra_context:
         return "This sign-in was not started in this browser, or it was already used: start again."
     if str(error) == "cancelled":
