@@ -4,23 +4,32 @@ config/api.py. Thin: every rule is in services and selectors; this maps HTTP to 
 from typing import Literal
 
 from django.http import HttpResponse
-from ninja import File, Form, Router, Status
+from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from orgs.errors import ERRORS, ErrorOut, NotFound
+from orgs.paging import PageQuery, page_answer, page_of
 
 from . import services
 from .models import Artifact
 from .schemas import (
     ArtifactDetail,
     ArtifactOut,
+    ArtifactPage,
     ArtifactPatch,
     PushOut,
+    VersionPage,
     artifact_out,
     push_out,
     version_out,
 )
-from .selectors import artifact_audience, artifact_get_visible, artifact_list, version_get
+from .selectors import (
+    artifact_audience,
+    artifact_get_visible,
+    artifact_list,
+    list_filters,
+    version_get,
+)
 from .source import source_response
 from .uploads import upload_from_request
 
@@ -90,11 +99,43 @@ def version_create(
     return _push_answer(response, result)
 
 
-@router.get("/artifacts", response={200: list[ArtifactOut], **ERRORS})
-def artifact_index(request, q: str = ""):
-    """Artifacts the token's user can see in the token's organisation, newest first."""
-    rows = artifact_list(request.auth.user, organization=request.auth.organization, search=q)
-    return [artifact_out(a) for a in rows[:500]]
+class ArtifactQuery(Schema):
+    q: str = ""  # words of the title
+    scope: Literal["org", "mine", "shared"] = "org"  # all I may see; mine; shared with me
+    author: str = ""  # an email
+    format: str = ""
+    updated_since: str = ""  # a date or an ISO 8601 time
+    sort: Literal["updated", "title", "created"] = "updated"  # created: stable while paging
+
+
+@router.get("/artifacts", response={200: ArtifactPage, **ERRORS})
+def artifact_index(
+    request, response: HttpResponse, paging: Query[PageQuery], query: Query[ArtifactQuery]
+):
+    """Artifacts the token's user can see in the token's organisation, filtered and sorted
+    (last updated first unless `sort=title`), a page at a time (`next_cursor` and the
+    Link header lead to the next)."""
+    filters = list_filters(
+        search=query.q,
+        scope=query.scope,
+        author=query.author,
+        format=query.format,
+        updated_since=query.updated_since,
+        sort=query.sort,
+    )
+    rows = artifact_list(request.auth.user, organization=request.auth.organization, filters=filters)
+    page = page_of(rows, filters.order, limit=paging.limit, cursor=paging.cursor)
+    items = [artifact_out(a) for a in page.items]
+    return page_answer(request, response, page, items, paging.limit)
+
+
+@router.get("/artifacts/{artifact_id}/versions", response={200: VersionPage, **ERRORS})
+def version_index(request, response: HttpResponse, artifact_id: str, paging: Query[PageQuery]):
+    """The artifact's version history, newest first, a page at a time."""
+    artifact = _artifact_for_token(request, artifact_id)
+    versions = artifact.versions.select_related("created_by")
+    page = page_of(versions, ("-number",), limit=paging.limit, cursor=paging.cursor)
+    return page_answer(request, response, page, [version_out(v) for v in page.items], paging.limit)
 
 
 @router.get("/artifacts/{artifact_id}", response={200: ArtifactDetail, **ERRORS})

@@ -39,6 +39,16 @@ class Audience(Schema):
     groups: list[str]  # group slugs it is shared with
 
 
+class ArtifactPage(Schema):
+    items: list[ArtifactOut]
+    next_cursor: str | None
+
+
+class VersionPage(Schema):
+    items: list[VersionOut]
+    next_cursor: str | None
+
+
 class ArtifactDetail(ArtifactOut):
     versions: list[VersionOut]
     shared_with: Audience

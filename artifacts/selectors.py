@@ -4,15 +4,21 @@ An artifact is visible to a user who is *currently* a member of its organisation
 either its author or, for visibility `org`, holds a role that may view shared artifacts.
 """
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from orgs.errors import Forbidden, NotFound
+from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from orgs.errors import Forbidden, Invalid, NotFound
 from orgs.mfa import mfa_satisfied
 from orgs.models import Organization
 from orgs.permissions import CAPABILITIES, Can, MfaRequired, SsoRequired
 from orgs.sso_session import sso_reachable, sso_satisfied
 
-from .models import Artifact, Version, Visibility
+from .models import Artifact, Format, Share, Version, Visibility
 
 
 class ArtifactsOff(Forbidden):
@@ -51,18 +57,103 @@ def artifacts_visible(user, organization: Organization | None = None) -> QuerySe
     return qs.distinct()
 
 
-def artifact_list(user, *, organization: Organization | None = None, search: str = ""):
-    """Newest first, with what the home page and the API list show, in one query."""
+# The lists' orders: last updated first (the default), by title, or newest first. Only
+# "created" is stable while others push: a new version moves an artifact to the top of
+# "updated", so a walk through every page that must miss nothing uses "created".
+ORDERS = {
+    "updated": ("-updated_at", "-pk"),
+    "title": ("title_key", "pk"),
+    "created": ("-created_at", "-pk"),
+}
+SCOPES = ("org", "mine", "shared")  # all I may see; my own; shared with me or my groups
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    """What a list of artifacts narrows to, and its order: the home page's, the API's,
+    the CLI's and MCP's (through the API). Made by list_filters, which checks them."""
+
+    search: str = ""
+    scope: str = "org"
+    author: str = ""  # an email
+    format: str = ""
+    updated_since: datetime | None = None
+    sort: str = "updated"
+
+    @property
+    def order(self) -> tuple[str, ...]:
+        return ORDERS[self.sort]
+
+
+def list_filters(
+    *,
+    search: str = "",
+    scope: str = "",
+    author: str = "",
+    format: str = "",
+    updated_since: str | datetime | None = None,
+    sort: str = "",
+) -> ListFilters:
+    """ListFilters from a request's parameters; Invalid (400) names a bad one."""
+    scope, sort, format = scope or "org", sort or "updated", format or ""
+    if scope not in SCOPES:
+        raise Invalid(f"scope must be one of {', '.join(SCOPES)}.", field="scope")
+    if sort not in ORDERS:
+        raise Invalid(f"sort must be one of {', '.join(ORDERS)}.", field="sort")
+    if format and format not in Format.values:
+        raise Invalid(f"format must be one of {', '.join(Format.values)}.", field="format")
+    if isinstance(updated_since, str):
+        text = updated_since.strip()
+        try:
+            parsed = (parse_datetime(text) or _date_start(text)) if text else None
+        except ValueError:  # well formed, but no such day (2026-02-30)
+            parsed = None
+        if text and parsed is None:
+            raise Invalid(
+                "updated_since must be a date or an ISO 8601 time.", field="updated_since"
+            )
+        updated_since = parsed
+    if updated_since is not None and timezone.is_naive(updated_since):
+        updated_since = timezone.make_aware(updated_since, UTC)
+    return ListFilters(
+        search=search.strip(),
+        scope=scope,
+        author=author.strip().lower(),
+        format=format,
+        updated_since=updated_since,
+        sort=sort,
+    )
+
+
+def _date_start(text: str) -> datetime | None:
+    day = parse_date(text)
+    return datetime(day.year, day.month, day.day, tzinfo=UTC) if day else None
+
+
+def artifact_list(user, *, organization: Organization | None = None, filters=ListFilters()):
+    """What the user may see, narrowed and ordered as `filters` say, with what the home
+    page and the API list show, in one query."""
     latest_size = Version.objects.filter(
         artifact=OuterRef("pk"), number=OuterRef("latest_version")
     ).values("size")[:1]
     qs = artifacts_visible(user, organization)
-    if search:
-        qs = qs.filter(title__icontains=search)
+    if filters.search:
+        qs = qs.filter(title__icontains=filters.search)
+    if filters.scope == "mine":
+        qs = qs.filter(author=user)
+    elif filters.scope == "shared":
+        shared = Share.objects.filter(Q(user=user) | Q(group__members=user))
+        qs = qs.exclude(author=user).filter(pk__in=shared.values("artifact"))
+    if filters.author:
+        qs = qs.filter(author__email__iexact=filters.author)
+    if filters.format:
+        qs = qs.filter(format=filters.format)
+    if filters.updated_since is not None:
+        qs = qs.filter(updated_at__gte=filters.updated_since)
     return (
         qs.select_related("author", "organization")
-        .annotate(latest_size=Subquery(latest_size))
-        .order_by("-updated_at", "-pk")
+        .annotate(latest_size=Subquery(latest_size), title_key=Lower("title"))  # Beta after alpha
+        .order_by(*filters.order)
     )
 
 
@@ -150,5 +241,5 @@ def artifacts_trashed(organization: Organization) -> QuerySet[Artifact]:
     return (
         Artifact.objects.filter(organization=organization, trashed_at__isnull=False)
         .select_related("author", "trashed_by")
-        .order_by("-trashed_at", "pk")
+        .order_by("-trashed_at", "-pk")
     )

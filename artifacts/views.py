@@ -1,6 +1,7 @@
 """Web pages of the app host: home, upload, the viewer, source download, delete."""
 
 import re
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,6 +13,7 @@ from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.http import require_http_methods, require_POST
 
 from orgs.errors import NotFound, ServiceError
+from orgs.paging import page_of
 from orgs.params import whole_number
 from orgs.permissions import Can, role_can
 from orgs.selectors import notices_unread
@@ -27,6 +29,7 @@ from .selectors import (
     artifact_get_visible,
     artifact_list,
     artifact_requestable,
+    list_filters,
     version_get,
 )
 from .source import source_response
@@ -49,16 +52,54 @@ def _version_or_404(artifact, number=None):
         raise Http404 from exc
 
 
+HOME_PAGE = 50  # artifacts a page of the home page shows
+SCOPE_LABELS = [("org", "All I can see"), ("mine", "Mine"), ("shared", "Shared with me")]
+
+
+FILTER_PARAMETERS = ("q", "scope", "author", "format", "updated_since", "sort")
+
+
 @login_required
 def home(request):
-    search = request.GET.get("q", "").strip()
-    artifacts = artifact_list(request.user, search=search)[:200]
-    notices = notices_unread(request.user)[:20]
-    return render(
-        request,
-        "artifacts/home.html",
-        {"artifacts": artifacts, "search": search, "notices": notices},
-    )
+    """The artifacts the user may see, filtered and sorted as the form says, a page at a
+    time."""
+    query = {k: request.GET[k].strip() for k in FILTER_PARAMETERS if request.GET.get(k, "").strip()}
+    newest_url = f"?{urlencode(query)}" if query else request.path
+    try:
+        filters = list_filters(
+            search=query.get("q", ""),
+            scope=query.get("scope", ""),
+            author=query.get("author", ""),
+            format=query.get("format", ""),
+            updated_since=query.get("updated_since"),
+            sort=query.get("sort", ""),
+        )
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect(request.path)
+    try:
+        page = page_of(
+            artifact_list(request.user, filters=filters),
+            filters.order,
+            limit=HOME_PAGE,
+            cursor=request.GET.get("cursor", ""),
+        )
+    except ServiceError:  # a cursor of no page of ours: start at the top
+        return redirect(newest_url)
+    context = {
+        "artifacts": page.items,
+        "search": filters.search,
+        "filters": query,
+        "filtered": bool(query),
+        "scopes": SCOPE_LABELS,
+        "formats": Format.choices,
+        "notices": notices_unread(request.user)[:20],
+        "older_url": f"?{urlencode({**query, 'cursor': page.next_cursor})}"
+        if page.next_cursor
+        else "",
+        "newest_url": newest_url if request.GET.get("cursor") else "",
+    }
+    return render(request, "artifacts/home.html", context)
 
 
 def _orgs_where_user_can_create(user):

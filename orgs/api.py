@@ -4,9 +4,11 @@ Mounted on the API root in config/api.py; every rule lives in services and permi
 from datetime import datetime
 from typing import Literal
 
+from django.http import HttpResponse
 from ninja import Query, Router, Schema, Status
 
 from .audit import audit_csv_response, audit_event_dict
+from .paging import PageQuery, page_answer, page_of
 from .permissions import Can, membership_require
 from .selectors import audit_events, groups_of, invitations_pending, members_of
 from .services import (
@@ -176,12 +178,19 @@ def settings_patch(request, payload: SettingsPatch):
     return _settings_out(org)
 
 
-@router.get("/members", response=list[MemberOut])
-def members_list(request):
+class MemberPage(Schema):
+    items: list[MemberOut]
+    next_cursor: str | None
+
+
+@router.get("/members", response=MemberPage)
+def members_list(request, response: HttpResponse, paging: Query[PageQuery]):
+    """The org's members by email, a page at a time (admins)."""
     org = request.auth.organization
     membership_require(request.auth.user, org, Can.MANAGE_MEMBERS)
-    rows = members_of(org)
-    return [{"email": m.user.email, "role": m.role, "joined_at": m.created_at} for m in rows]
+    page = page_of(members_of(org), ("user__email", "pk"), limit=paging.limit, cursor=paging.cursor)
+    items = [{"email": m.user.email, "role": m.role, "joined_at": m.created_at} for m in page.items]
+    return page_answer(request, response, page, items, paging.limit)
 
 
 @router.patch("/members/{email}", response=MemberOut)
@@ -213,12 +222,19 @@ def _invitation_out(inv) -> dict:
     }
 
 
-@router.get("/invitations", response=list[InvitationOut])
-def invitations_list(request):
-    """Pending invitations (admins)."""
+class InvitationPage(Schema):
+    items: list[InvitationOut]
+    next_cursor: str | None
+
+
+@router.get("/invitations", response=InvitationPage)
+def invitations_list(request, response: HttpResponse, paging: Query[PageQuery]):
+    """Pending invitations, newest first, a page at a time (admins)."""
     org = request.auth.organization
     membership_require(request.auth.user, org, Can.MANAGE_MEMBERS)
-    return [_invitation_out(i) for i in invitations_pending(org)]
+    page = page_of(invitations_pending(org), ("-pk",), limit=paging.limit, cursor=paging.cursor)
+    items = [_invitation_out(i) for i in page.items]
+    return page_answer(request, response, page, items, paging.limit)
 
 
 @router.post("/invitations", response={201: InvitationOut})
@@ -250,12 +266,20 @@ def _group_out(group) -> dict:
     }
 
 
-@router.get("/groups", response=list[GroupOut])
-def groups_list(request):
-    """The org's groups with their members (any member may read them, to share)."""
+class GroupPage(Schema):
+    items: list[GroupOut]
+    next_cursor: str | None
+
+
+@router.get("/groups", response=GroupPage)
+def groups_list(request, response: HttpResponse, paging: Query[PageQuery]):
+    """The org's groups by slug with their members, a page at a time (any member may read
+    them, to share)."""
     org = request.auth.organization
     membership_require(request.auth.user, org, Can.VIEW_SHARED)  # and MFA, when required
-    return [_group_out(g) for g in groups_of(org)]
+    page = page_of(groups_of(org), ("slug", "pk"), limit=paging.limit, cursor=paging.cursor)
+    items = [_group_out(g) for g in page.items]
+    return page_answer(request, response, page, items, paging.limit)
 
 
 @router.post("/groups", response={201: GroupOut})

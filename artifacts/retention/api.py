@@ -3,9 +3,11 @@ org admins' views of the policy. Operation ids are the ones they had in artifact
 
 from datetime import datetime
 
-from ninja import Router, Schema
+from django.http import HttpResponse
+from ninja import Query, Router, Schema
 
 from orgs.errors import ERRORS
+from orgs.paging import PageQuery, page_answer, page_of
 from orgs.permissions import Can, membership_require
 
 from .. import services
@@ -71,16 +73,25 @@ def retention_preview_get(request, as_of: datetime | None = None):
     return retention_preview(org, as_of)
 
 
+class TrashPage(Schema):
+    items: list[TrashedOut]
+    next_cursor: str | None
+
+
 @router.get(
     "/org/trash",
-    response={200: list[TrashedOut], **ERRORS},
+    response={200: TrashPage, **ERRORS},
     operation_id="artifacts_api_trash_list",
 )
-def trash_list(request):
-    """Deleted and expired artifacts, restorable until `purge_after` (admins)."""
+def trash_list(request, response: HttpResponse, paging: Query[PageQuery]):
+    """Deleted and expired artifacts, last trashed first, restorable until `purge_after`,
+    a page at a time (admins)."""
     org = request.auth.organization
     membership_require(request.auth.user, org, Can.DELETE_ANY)
-    return [trash_entry(a) for a in artifacts_trashed(org)[:500]]
+    page = page_of(
+        artifacts_trashed(org), ("-trashed_at", "-pk"), limit=paging.limit, cursor=paging.cursor
+    )
+    return page_answer(request, response, page, [trash_entry(a) for a in page.items], paging.limit)
 
 
 @router.post(

@@ -9,8 +9,8 @@ replaying it cannot do anything twice: reads, PATCH, DELETE, and pushes, which c
 import re
 import time
 import uuid
-from collections.abc import Callable
-from typing import Any, BinaryIO
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO, NamedTuple
 
 import httpx
 
@@ -42,7 +42,18 @@ STATUS_EXIT = {
     415: EXIT_FILE,
 }
 
+PAGE_SIZE = 50  # the server's default page
+MAX_PAGE_SIZE = 200  # the most the server gives in one page
+
 Progress = Callable[[int, int], None]  # (bytes sent, total)
+
+
+class Page(NamedTuple):
+    """Artifacts in the list's order (last updated first), and the cursor of the page after
+    them: None when there are no more."""
+
+    items: list[dict]
+    next_cursor: str | None
 
 
 class ProgressReader:
@@ -145,8 +156,55 @@ class ApiClient:
             not_found=artifact_id and _no_artifact(artifact_id),
         )
 
-    def list(self, query: str = "") -> list[dict]:
-        return self._json("GET", "/artifacts", params={"q": query} if query else None)
+    def list(
+        self, query: str = "", *, limit: int = PAGE_SIZE, cursor: str | None = None, **filters: str
+    ) -> Page:
+        """One page of the artifacts you can see (titles containing `query`, narrowed by
+        `filters`: scope, author, format, updated_since, sort): at most `limit`
+        (1..MAX_PAGE_SIZE), from `cursor` (the `next_cursor` of the page before) on."""
+        params: dict[str, Any] = {"limit": limit, **{k: v for k, v in filters.items() if v}}
+        if query:
+            params["q"] = query
+        if cursor:
+            params["cursor"] = cursor
+        answer = self._json("GET", "/artifacts", params=params)
+        try:
+            items, next_cursor = answer["items"], answer["next_cursor"]
+        except (KeyError, TypeError) as error:
+            raise ArtifactError(
+                f"unexpected answer from {self.url}: the artifact list is not a page "
+                "(is the server older than this CLI?)"
+            ) from error
+        if next_cursor and (not items or next_cursor == cursor):
+            raise ArtifactError(f"unexpected answer from {self.url}: a page that leads nowhere")
+        return Page(items, next_cursor or None)
+
+    def list_first(
+        self, query: str = "", count: int = PAGE_SIZE, *, cursor: str | None = None, **filters: str
+    ) -> Page:
+        """Up to `count` artifacts from `cursor` on, in as many pages as that takes, and the
+        cursor after the last of them (None: there are no more)."""
+        items: list[dict] = []
+        while True:
+            size = min(count - len(items), MAX_PAGE_SIZE)
+            page = self.list(query, limit=size, cursor=cursor, **filters)
+            items += page.items
+            cursor = page.next_cursor
+            if cursor is None or len(items) >= count:
+                return Page(items, cursor)
+
+    def list_all(
+        self, query: str = "", *, limit: int = MAX_PAGE_SIZE, **filters: str
+    ) -> Iterator[dict]:
+        """Every artifact you can see (titles containing `query`, narrowed by `filters`),
+        `limit` per request."""
+        cursor = None
+        while True:
+            page = self.list(query, limit=limit, cursor=cursor, **filters)
+            yield from page.items
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
 
     def get(self, artifact_id: str) -> dict:
         return self._json("GET", f"/artifacts/{artifact_id}", not_found=_no_artifact(artifact_id))

@@ -15,10 +15,11 @@ import webbrowser
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from . import __version__, config, output
 from . import watch as watching
-from .client import ApiClient
+from .client import PAGE_SIZE, ApiClient
 from .errors import (
     EXIT_CONFLICT,
     EXIT_FILE,
@@ -345,18 +346,69 @@ def _conflict(error: ArtifactError, artifact_id, base_version) -> ArtifactError 
 # --- Read --------------------------------------------------------------------------------
 @cli.command("ls")
 @click.argument("query", required=False, default="")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=PAGE_SIZE,
+    show_default=True,
+    metavar="N",
+    help="Show the N last updated.",
+)
+@click.option("--all", "every", is_flag=True, help="Show them all (every page).")
+@click.option("--mine", "scope", flag_value="mine", help="Only yours.")
+@click.option("--shared", "scope", flag_value="shared", help="Only those shared with you.")
+@click.option("--author", default="", metavar="EMAIL", help="Only this author's.")
+@click.option("--format", "fmt", type=click.Choice(["html", "markdown"]), help="Only this format.")
+@click.option("--since", default="", metavar="DATE", help="Only those updated since DATE.")
+@click.option(
+    "--sort",
+    type=click.Choice(["updated", "title", "created"]),
+    default="updated",
+    show_default=True,
+    help="The order (created: newest first, stable while others push).",
+)
 @json_option
-def list_artifacts(query: str, as_json: bool) -> None:
-    """List the artifacts you can see.
+@click.pass_context
+def list_artifacts(
+    ctx: click.Context,
+    query: str,
+    limit: int,
+    every: bool,
+    scope: str | None,
+    author: str,
+    fmt: str | None,
+    since: str,
+    sort: str,
+    as_json: bool,
+) -> None:
+    """List the artifacts you can see, last updated first.
 
-    With QUERY, only those whose title contains it.
+    With QUERY, only those whose title contains it. When more exist than are shown, a note
+    on stderr says so.
     """
+    if every and ctx.get_parameter_source("limit") is not ParameterSource.DEFAULT:
+        raise _usage("give --all or --limit, not both")
+    filters = {
+        "scope": scope or "",
+        "author": author,
+        "format": fmt or "",
+        "updated_since": since,
+        "sort": sort,
+    }
     with ApiClient.from_config() as api:
-        rows = api.list(query)
+        if every:
+            rows, more = list(api.list_all(query, **filters)), False
+        else:
+            rows, cursor = api.list_first(query, limit, **filters)
+            more = cursor is not None
     if as_json:
         output.print_json(rows)
     else:
         output.show_artifacts(rows)
+    if more:
+        output.note(
+            f"{len(rows)} shown, more exist: add --all to list them all, or a bigger --limit"
+        )
 
 
 @cli.command(cls=IdCommand)

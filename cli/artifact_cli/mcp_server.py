@@ -12,14 +12,14 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
-from .client import ApiClient
+from .client import MAX_PAGE_SIZE, PAGE_SIZE, ApiClient
 from .errors import EXIT_CONFLICT, ArtifactError
 from .upload import upload_from_bytes, upload_from_path
 
@@ -111,10 +111,41 @@ def publish_artifact(
 
 def list_artifacts(
     query: Annotated[str, Field(description="Only titles containing this text.")] = "",
+    limit: Annotated[
+        int, Field(ge=1, le=MAX_PAGE_SIZE, description="How many to return at most.")
+    ] = PAGE_SIZE,
+    cursor: Annotated[
+        str | None,
+        Field(description="The next_cursor of the previous call, to get the ones after it."),
+    ] = None,
+    scope: Annotated[
+        Literal["org", "mine", "shared"],
+        Field(description="org: all you can see; mine: yours; shared: shared with you."),
+    ] = "org",
+    author: Annotated[str, Field(description="Only this author's (an email).")] = "",
+    format: Annotated[Literal["", "html", "markdown"], Field(description="Only this format.")] = "",
+    updated_since: Annotated[
+        str, Field(description="Only those updated since this date or ISO 8601 time.")
+    ] = "",
+    sort: Annotated[
+        Literal["updated", "title", "created"],
+        Field(description="updated: last updated first; title; created: newest first."),
+    ] = "updated",
 ) -> dict[str, Any]:
-    """List the artifacts you can see in your organisation, newest first, with their URLs."""
+    """List the artifacts you can see in your organisation, last updated first unless
+    `sort` says otherwise, with their URLs: at most `limit` of them. More may follow: when
+    `next_cursor` is not null, call again with that cursor (and the same filters) for the
+    next ones."""
+    filters = {
+        "scope": scope,
+        "author": author,
+        "format": format,
+        "updated_since": updated_since,
+        "sort": sort,
+    }
     with _api() as api:
-        return {"artifacts": api.list(query)}
+        artifacts, next_cursor = api.list_first(query, limit, cursor=cursor, **filters)
+    return {"artifacts": artifacts, "next_cursor": next_cursor}
 
 
 def artifact_versions(

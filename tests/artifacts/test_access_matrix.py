@@ -116,7 +116,7 @@ def test_api_reads(personas, shared, who):
         assert listing.status_code == 401
     else:
         assert listing.status_code == 200
-        assert (artifact_id in [a["id"] for a in listing.json()]) == (expected == 200)
+        assert (artifact_id in [a["id"] for a in listing.json()["items"]]) == (expected == 200)
 
 
 @pytest.mark.parametrize("who", PERSONAS)

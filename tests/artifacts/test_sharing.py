@@ -32,7 +32,7 @@ def make_group(admin, slug, members):
 
 
 def can_read(persona, artifact_id) -> tuple:
-    listing = [a["id"] for a in persona.api("get", "/artifacts").json()]
+    listing = [a["id"] for a in persona.api("get", "/artifacts").json()["items"]]
     return (
         persona.api("get", f"/artifacts/{artifact_id}").status_code,
         artifact_id in listing,
@@ -118,9 +118,9 @@ def test_groups_are_managed_by_admins_and_removed_members_leave_them(personas, o
     )
     group = make_group(personas["admin"], "ops", ["viewer@example.com", "other@example.com"])
     assert group["members"] == ["other@example.com", "viewer@example.com"]
-    assert [g["slug"] for g in member.api("get", "/org/groups").json()] == ["ops"]
+    assert [g["slug"] for g in member.api("get", "/org/groups").json()["items"]] == ["ops"]
     member_remove(organization=org, email="viewer@example.com")
-    assert member.api("get", "/org/groups").json()[0]["members"] == ["other@example.com"]
+    assert member.api("get", "/org/groups").json()["items"][0]["members"] == ["other@example.com"]
     assert (
         personas["admin"]
         .api(

@@ -5,10 +5,13 @@ import os
 import socket
 import subprocess
 import sys
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+from artifact_cli.client import MAX_PAGE_SIZE
 
 from tests.liveserver import (
     ROOT,
@@ -79,3 +82,31 @@ def one_error_line(result) -> str:
     assert result.stdout == b"", result.stdout
     assert err.startswith("error: ") and err.count("\n") == 1, err
     return err.strip()
+
+
+@dataclass(frozen=True)
+class Pushed:
+    """Artifacts titled `tag` + a number, more than one page of the API holds."""
+
+    tag: str
+    ids: list[str]  # in the list's order: last updated (last pushed) first
+
+
+@pytest.fixture(scope="session")
+def many(server) -> Pushed:
+    tag = f"paged-{uuid.uuid4().hex[:8]}"
+    ids = []
+    with httpx.Client(
+        base_url=f"{server.app_url}/api/v1",
+        headers={"Authorization": f"Bearer {server.token}"},
+        timeout=30,
+    ) as client:
+        for i in range(MAX_PAGE_SIZE + 3):
+            response = client.post(
+                "/artifacts",
+                files={"file": ("p.html", b"<p>paged</p>")},
+                data={"title": f"{tag} {i:03d}"},
+            )
+            assert response.status_code == 201, response.text
+            ids.append(response.json()["id"])
+    return Pushed(tag, ids[::-1])

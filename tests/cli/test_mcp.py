@@ -77,7 +77,8 @@ def test_mcp_tools_publish_list_share_and_fetch(mcp_session, api, server):
     detail = api.get(f"/artifacts/{result['id']}").json()
     assert (detail["title"], detail["latest_version"]) == ("By agent", 2)
     assert detail["visibility"] == "org"
-    assert result["id"] in {a["id"] for a in listed.structured_content["artifacts"]}
+    assert listed.structured_content["artifacts"][0]["id"] == result["id"]  # last updated
+    assert "next_cursor" in listed.structured_content
     assert shared.structured_content["visibility"] == "org"
     assert updated.structured_content["version"] == 2
     assert source.structured_content["source"] == page
@@ -119,3 +120,26 @@ def test_mcp_failures_are_one_line_tool_errors(mcp_session, server):
     assert "no such file: /nonexistent/page.html" in missing.content[0].text
     assert "version 2 of" in conflict.content[0].text
     assert "base_version=2" in conflict.content[0].text
+
+
+def test_mcp_list_artifacts_pages_with_its_cursor(mcp_session, many):
+    async def scenario(session):
+        pages = [await session.call_tool("list_artifacts", {"query": many.tag, "limit": 2})]
+        while pages[-1].structured_content["next_cursor"]:
+            arguments = {"query": many.tag, "limit": 150}
+            arguments["cursor"] = pages[-1].structured_content["next_cursor"]
+            pages.append(await session.call_tool("list_artifacts", arguments))
+        tool = next(t for t in (await session.list_tools()).tools if t.name == "list_artifacts")
+        bad = await session.call_tool("list_artifacts", {"cursor": "not-a-cursor"})
+        too_many = await session.call_tool("list_artifacts", {"limit": 500})
+        return pages, tool, bad, too_many
+
+    pages, tool, bad, too_many = mcp_session(scenario)
+    assert [len(p.structured_content["artifacts"]) for p in pages] == [2, 150, 51]
+    listed = [a["id"] for p in pages for a in p.structured_content["artifacts"]]
+    assert listed == many.ids  # each exactly once, in order
+    assert "next_cursor" in tool.description and {"limit", "cursor", "query"} <= set(
+        tool.input_schema["properties"]
+    )
+    assert bad.is_error and "cursor" in bad.content[0].text
+    assert too_many.is_error

@@ -109,8 +109,8 @@ def test_who_may_invite(personas):
     assert invite(personas["owner"], "x@example.com", role="owner").status_code == 201
     assert invite(personas["admin"], "viewer@example.com").status_code == 409  # a member
     assert invite(personas["admin"], "not-an-email").status_code == 400
-    listed = personas["admin"].api("get", "/org/invitations").json()
+    listed = personas["admin"].api("get", "/org/invitations").json()["items"]
     assert [i["email"] for i in listed] == ["x@example.com"]
     assert personas["admin"].api("delete", f"/org/invitations/{listed[0]['id']}").status_code == 204
-    assert personas["admin"].api("get", "/org/invitations").json() == []
+    assert personas["admin"].api("get", "/org/invitations").json()["items"] == []
     assert AuditEvent.objects.filter(action="invitation.revoke").count() == 1

@@ -45,7 +45,7 @@ def test_artifacts_off_stops_creation_and_every_read_path_with_a_clear_message(p
     assert push.status_code == 403 and push.json()["error"]["code"] == "artifacts_disabled"
     api_read = viewer.api("get", f"/artifacts/{artifact_id}")
     assert api_read.status_code == 403 and "turned off" in api_read.json()["error"]["message"]
-    assert viewer.api("get", "/artifacts").json() == []
+    assert viewer.api("get", "/artifacts").json()["items"] == []
     page = viewer.client.get(f"/a/{artifact_id}/")
     assert page.status_code == 403 and b"turned off" in page.content
     assert sandbox_get(grant_url).status_code == 404  # the grant already handed out
@@ -64,7 +64,7 @@ def test_sharing_off_suspends_org_shares_and_refuses_new_ones(personas):
 
     assert other.client.get(f"/a/{shared}/").status_code == 403  # the request-access page
     assert other.api("get", f"/artifacts/{shared}").status_code == 404
-    assert shared not in [a["id"] for a in other.api("get", "/artifacts").json()]
+    assert shared not in [a["id"] for a in other.api("get", "/artifacts").json()["items"]]
     assert sandbox_get(grant_url).status_code == 404
     assert member.client.get(f"/a/{shared}/").status_code == 200  # the author still sees it
     share = member.api(
@@ -103,15 +103,27 @@ def test_min_create_role_refuses_members_below_it(personas):
 def test_members_and_audit_are_for_admins(personas):
     assert personas["member"].api("get", "/org/members").status_code == 403
     assert personas["member"].api("get", "/org/audit").status_code == 403
-    assert personas["outsider"].api("get", "/org/members").json() == [
-        {
-            "email": "outsider@example.com",
-            "role": "owner",
-            "joined_at": personas["outsider"].api("get", "/org/members").json()[0]["joined_at"],
-        }
-    ]
-    emails = [m["email"] for m in personas["admin"].api("get", "/org/members").json()]
+    globex = personas["outsider"].api("get", "/org/members").json()
+    assert globex == {
+        "items": [
+            {
+                "email": "outsider@example.com",
+                "role": "owner",
+                "joined_at": globex["items"][0]["joined_at"],
+            }
+        ],
+        "next_cursor": None,
+    }
+    emails = [m["email"] for m in personas["admin"].api("get", "/org/members").json()["items"]]
     assert emails == sorted(emails) and "outsider@example.com" not in emails
+    # A page at a time, by email, each member once.
+    first = personas["admin"].api("get", "/org/members", data={"limit": 2}).json()
+    rest = (
+        personas["admin"]
+        .api("get", "/org/members", data={"limit": 200, "cursor": first["next_cursor"]})
+        .json()
+    )
+    assert [m["email"] for m in first["items"] + rest["items"]] == emails
 
 
 def test_audit_log_filters_pages_and_exports_csv(personas):

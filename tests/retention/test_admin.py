@@ -53,7 +53,7 @@ def test_outsiders_get_404_on_the_page_and_cannot_reach_another_orgs_trash(perso
     member.api("delete", f"/artifacts/{artifact_id}")
     assert outsider.client.get("/org/acme/admin/retention/").status_code == 404
     # The outsider owns another org: its token's trash is its own, and ours is not in it.
-    assert outsider.api("get", "/org/trash").json() == []
+    assert outsider.api("get", "/org/trash").json()["items"] == []
     restore = outsider.api("post", f"/org/trash/{artifact_id}/restore")
     assert restore.status_code == 404
     anonymous = personas["anonymous"].client.get("/org/acme/admin/retention/")
@@ -126,7 +126,7 @@ def test_trash_api_lists_and_restores_for_admins_with_an_audit_event(personas):
     member, admin = personas["member"], personas["admin"]
     artifact_id = member.push(title="Oops").json()["id"]
     member.api("delete", f"/artifacts/{artifact_id}")
-    listed = admin.api("get", "/org/trash").json()
+    listed = admin.api("get", "/org/trash").json()["items"]
     assert [(a["id"], a["trashed_by"]) for a in listed] == [(artifact_id, "member@example.com")]
     restored = admin.api("post", f"/org/trash/{artifact_id}/restore")
     assert restored.status_code == 200 and restored.json()["id"] == artifact_id

@@ -146,7 +146,7 @@ def test_expired_artifacts_wait_in_the_trash_then_are_purged_with_their_bytes(
     assert member.api("get", f"/artifacts/{artifact.pk}").status_code == 404
     assert member.client.get(f"/a/{artifact.pk}/").status_code == 404
     assert personas["admin"].client.get(f"/a/{artifact.pk}/").status_code == 404
-    assert artifact.pk not in [a["id"] for a in member.api("get", "/artifacts").json()]
+    assert artifact.pk not in [a["id"] for a in member.api("get", "/artifacts").json()["items"]]
     # Not yet purged at the end of day 29 of the grace period.
     assert retention_enforce(as_of=NOW + 30 * DAY - timedelta(seconds=1)).purged == 0
     assert retention_enforce(as_of=NOW + 30 * DAY).purged == 1
