@@ -11,6 +11,7 @@ from orgs.errors import ERRORS, ErrorOut, NotFound
 from orgs.paging import PageQuery, page_answer, page_of
 
 from . import services
+from .collections import collection_add, collection_get, collection_name_check
 from .models import Artifact
 from .schemas import (
     ArtifactDetail,
@@ -63,8 +64,12 @@ def artifact_create(
     title: Form[str | None] = None,
     visibility: Form[Literal["private", "org"] | None] = None,
     message: Form[str | None] = None,
+    collection: Form[str | None] = None,
 ):
-    """Create an artifact from an `.html`/`.htm`/`.md`/`.markdown` file (≤ 16 MiB, UTF-8)."""
+    """Create an artifact from an `.html`/`.htm`/`.md`/`.markdown` file (≤ 16 MiB, UTF-8),
+    filed in `collection` if given (a name; made if the org has none of that name)."""
+    if collection:
+        collection_name_check(collection)  # before the push: a bad name pushes nothing
     result = services.artifact_create(
         user=request.auth.user,
         organization=request.auth.organization,
@@ -74,6 +79,8 @@ def artifact_create(
         message=message,
         idempotency_key=request.headers.get("Idempotency-Key"),
     )
+    if collection:
+        collection_add(user=request.auth.user, artifact=result.artifact, name=collection)
     return _push_answer(response, result)
 
 
@@ -106,6 +113,7 @@ class ArtifactQuery(Schema):
     format: str = ""
     updated_since: str = ""  # a date or an ISO 8601 time
     sort: Literal["updated", "title", "created"] = "updated"  # created: stable while paging
+    collection: str = ""  # a collection's slug
 
 
 @router.get("/artifacts", response={200: ArtifactPage, **ERRORS})
@@ -122,6 +130,9 @@ def artifact_index(
         format=query.format,
         updated_since=query.updated_since,
         sort=query.sort,
+        collection=collection_get(request.auth.organization, query.collection)
+        if query.collection
+        else None,
     )
     rows = artifact_list(request.auth.user, organization=request.auth.organization, filters=filters)
     page = page_of(rows, filters.order, limit=paging.limit, cursor=paging.cursor)

@@ -149,6 +149,31 @@ class PushReceipt(models.Model):
         return self.key
 
 
+class Collection(models.Model):
+    """A named set of an org's artifacts (an artifact may be in any number). Changed only
+    through artifacts.collections (audited); its page shows each viewer what they may see
+    of it."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="collections"
+    )
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=64)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    artifacts = models.ManyToManyField(Artifact, related_name="collections", blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "slug"], name="one_collection_slug"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
 class Share(models.Model):
     """The artifact is shared with one member or one group (exactly one of the two)."""
 

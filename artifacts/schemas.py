@@ -31,6 +31,7 @@ class ArtifactOut(Schema):
     url: str
     created_at: datetime
     updated_at: datetime
+    collections: list[str]  # slugs
 
 
 class Audience(Schema):
@@ -71,6 +72,7 @@ class ArtifactPatch(Schema):
     pinned: bool | None = None  # exempt from retention (the author or an admin)
     members: list[str] | None = None  # replace the members it is shared with (emails)
     groups: list[str] | None = None  # replace the groups it is shared with (slugs)
+    collections: list[str] | None = None  # the collections it is in (names; made if new)
 
 
 def artifact_out(artifact: Artifact) -> dict:
@@ -86,6 +88,7 @@ def artifact_out(artifact: Artifact) -> dict:
         "url": artifact_url(artifact),
         "created_at": artifact.created_at,
         "updated_at": artifact.updated_at,
+        "collections": sorted(c.slug for c in artifact.collections.all()),  # prefetched in lists
     }
 
 

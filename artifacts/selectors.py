@@ -18,7 +18,7 @@ from orgs.models import Organization
 from orgs.permissions import CAPABILITIES, Can, MfaRequired, SsoRequired
 from orgs.sso_session import sso_reachable, sso_satisfied
 
-from .models import Artifact, Format, Share, Version, Visibility
+from .models import Artifact, Collection, Format, Share, Version, Visibility
 
 
 class ArtifactsOff(Forbidden):
@@ -79,6 +79,7 @@ class ListFilters:
     format: str = ""
     updated_since: datetime | None = None
     sort: str = "updated"
+    collection: Collection | None = None
 
     @property
     def order(self) -> tuple[str, ...]:
@@ -93,6 +94,7 @@ def list_filters(
     format: str = "",
     updated_since: str | datetime | None = None,
     sort: str = "",
+    collection: Collection | None = None,
 ) -> ListFilters:
     """ListFilters from a request's parameters; Invalid (400) names a bad one."""
     scope, sort, format = scope or "org", sort or "updated", format or ""
@@ -122,6 +124,7 @@ def list_filters(
         format=format,
         updated_since=updated_since,
         sort=sort,
+        collection=collection,
     )
 
 
@@ -150,8 +153,12 @@ def artifact_list(user, *, organization: Organization | None = None, filters=Lis
         qs = qs.filter(format=filters.format)
     if filters.updated_since is not None:
         qs = qs.filter(updated_at__gte=filters.updated_since)
+    if filters.collection is not None:
+        filed = Collection.artifacts.through.objects.filter(collection=filters.collection)
+        qs = qs.filter(pk__in=filed.values("artifact"))
     return (
         qs.select_related("author", "organization")
+        .prefetch_related("collections")
         .annotate(latest_size=Subquery(latest_size), title_key=Lower("title"))  # Beta after alpha
         .order_by(*filters.order)
     )

@@ -20,6 +20,7 @@ from orgs.models import Notification, Organization
 from orgs.permissions import Can, membership_require, role_can
 
 from . import storage
+from .collections import artifact_collections_set
 from .models import Artifact, Blob, Format, PushReceipt, Share, Version, Visibility
 from .render import RENDER_SYNC_LIMIT
 from .rendered_pages import blob_render_now
@@ -532,13 +533,20 @@ def artifact_pin(*, user, artifact: Artifact, pinned: bool) -> Artifact:
 
 
 def artifact_change(
-    *, user, artifact: Artifact, pinned: bool | None = None, **metadata
+    *,
+    user,
+    artifact: Artifact,
+    pinned: bool | None = None,
+    collections: list[str] | None = None,
+    **metadata,
 ) -> Artifact:
-    """The API's PATCH: the pin (the author or an admin) and the metadata (the author's
-    alone: artifact_update's fields), all or nothing."""
+    """The API's PATCH: the pin and the collections (the author or an admin) and the
+    metadata (the author's alone: artifact_update's fields), all or nothing."""
     with transaction.atomic():
         if pinned is not None:
             artifact = artifact_pin(user=user, artifact=artifact, pinned=pinned)
+        if collections is not None:
+            artifact_collections_set(user=user, artifact=artifact, names=collections)
         if metadata:
             artifact = artifact_update(user=user, artifact=artifact, **metadata)
     return artifact

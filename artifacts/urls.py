@@ -19,6 +19,7 @@ urlpatterns = [
     path("a/<str:artifact_id>/settings", views.settings_update, name="artifact-settings"),
     path("a/<str:artifact_id>/delete", views.delete, name="artifact-delete"),
     path("a/<str:artifact_id>/keep", views.keep, name="artifact-keep"),
+    path("a/<str:artifact_id>/collections", views.collections_set, name="artifact-collections"),
     path("org/<slug:slug>/admin/retention/", retention_views.retention, name="org-retention"),
     path(
         "org/<slug:slug>/admin/retention/policy",

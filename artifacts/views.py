@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.http import require_http_methods, require_POST
 
-from orgs.errors import NotFound, ServiceError
+from orgs.errors import Invalid, NotFound, ServiceError
 from orgs.paging import page_of
 from orgs.params import whole_number
 from orgs.permissions import Can, role_can
@@ -20,6 +20,7 @@ from orgs.selectors import notices_unread
 
 from . import diff as diffs
 from . import services, storage
+from .collections import artifact_collections_set, user_collections
 from .links import artifact_url
 from .models import Format, Visibility
 from .retention.policy import artifact_expires_at
@@ -56,7 +57,17 @@ HOME_PAGE = 50  # artifacts a page of the home page shows
 SCOPE_LABELS = [("org", "All I can see"), ("mine", "Mine"), ("shared", "Shared with me")]
 
 
-FILTER_PARAMETERS = ("q", "scope", "author", "format", "updated_since", "sort")
+FILTER_PARAMETERS = ("q", "scope", "author", "format", "updated_since", "sort", "collection")
+
+
+def _collection_or_none(user, value: str | None):
+    """The collection the home page filters by: one of the user's orgs', or Invalid."""
+    if not value:
+        return None
+    collection = user_collections(user).filter(pk=whole_number(value) or 0).first()
+    if collection is None:
+        raise Invalid("No such collection in your organisations.", field="collection")
+    return collection
 
 
 @login_required
@@ -73,6 +84,7 @@ def home(request):
             format=query.get("format", ""),
             updated_since=query.get("updated_since"),
             sort=query.get("sort", ""),
+            collection=_collection_or_none(request.user, query.get("collection")),
         )
     except ServiceError as exc:
         messages.error(request, exc.message)
@@ -92,6 +104,8 @@ def home(request):
         "filters": query,
         "filtered": bool(query),
         "scopes": SCOPE_LABELS,
+        "collection": filters.collection,
+        "collections": user_collections(request.user),
         "formats": Format.choices,
         "notices": notices_unread(request.user)[:20],
         "older_url": f"?{urlencode({**query, 'cursor': page.next_cursor})}"
@@ -180,6 +194,7 @@ def viewer(request, artifact_id, number=None):
         "audience": artifact_audience(artifact),
         "org_groups": artifact.organization.groups.order_by("slug"),
         "visibilities": Visibility.choices,
+        "collections": artifact.collections.order_by("slug"),
     }
     return render(request, "artifacts/viewer.html", context)
 
@@ -376,6 +391,20 @@ def keep(request, artifact_id):
         services.artifact_pin(
             user=request.user, artifact=artifact, pinned=request.POST.get("pinned") == "1"
         )
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    return redirect(artifact_url(artifact))
+
+
+@login_required
+@require_POST
+def collections_set(request, artifact_id):
+    """File the artifact in the collections named (comma-separated; new ones are made):
+    the author or an admin."""
+    artifact = _visible_or_404(request, artifact_id)
+    names = [n for n in request.POST.get("collections", "").split(",") if n.strip()]
+    try:
+        artifact_collections_set(user=request.user, artifact=artifact, names=names)
     except ServiceError as exc:
         messages.error(request, exc.message)
     return redirect(artifact_url(artifact))

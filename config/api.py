@@ -17,6 +17,7 @@ from ninja.security import HttpBearer
 from ninja.throttling import SimpleRateThrottle
 
 from artifacts.api import router as artifacts_router
+from artifacts.collections_api import router as collections_router
 from artifacts.retention.api import router as retention_router
 from orgs.api import router as org_router
 from orgs.errors import ERRORS, ServiceError, error_code
@@ -60,6 +61,7 @@ api = NinjaAPI(
     urls_namespace="api",
 )
 api.add_router("", artifacts_router)
+api.add_router("", collections_router)  # /collections
 api.add_router("", retention_router)  # /org/retention/..., /org/trash
 api.add_router("/org", org_router)
 

@@ -138,11 +138,13 @@ class ApiClient:
         base_version: int | None = None,
         idempotency_key: str | None = None,
         progress: Progress | None = None,
+        collection: str | None = None,
     ) -> dict:
-        """A new artifact, or with `artifact_id` its next version. One key for all attempts."""
+        """A new artifact (filed in `collection`, if given), or with `artifact_id` its next
+        version. One key for all attempts."""
         fields = {"message": message, "base_version": base_version}
         if artifact_id is None:
-            fields |= {"title": title, "visibility": visibility}
+            fields |= {"title": title, "visibility": visibility, "collection": collection}
             path = "/artifacts"
         else:
             path = f"/artifacts/{artifact_id}/versions"
@@ -205,6 +207,11 @@ class ApiClient:
             if page.next_cursor is None:
                 return
             cursor = page.next_cursor
+
+    def file_in(self, artifact_id: str, collection: str) -> dict:
+        """Add the artifact to a collection (made if the org has none of that name)."""
+        current = self.get(artifact_id)["collections"]
+        return self.update(artifact_id, collections=[*current, collection])
 
     def get(self, artifact_id: str) -> dict:
         return self._json("GET", f"/artifacts/{artifact_id}", not_found=_no_artifact(artifact_id))

@@ -176,6 +176,7 @@ def whoami(as_json: bool) -> None:
 @click.option("--title", help="Title (default: the file name).")
 @click.option("-m", "--message", help="What changed, kept with the version.")
 @click.option("--share", is_flag=True, help="Share with the whole organisation.")
+@click.option("--collection", metavar="NAME", help="File it in this collection (made if new).")
 @click.option(
     "--base-version",
     type=click.IntRange(min=1),
@@ -195,6 +196,7 @@ def push(
     title: str | None,
     message: str | None,
     share: bool,
+    collection: str | None,
     base_version: int | None,
     inline: bool,
     open_browser: bool,
@@ -230,6 +232,7 @@ def push(
                     base_version=base_version,
                     idempotency_key=str(uuid.uuid4()),
                     progress=progress if output.UploadProgress.wanted(as_json) else None,
+                    collection=collection,
                 )
             except ArtifactError as error:
                 if (conflict := _conflict(error, artifact_id, base_version)) is None:
@@ -239,6 +242,8 @@ def push(
             changes = {"title": title, "visibility": "org" if share else None}
             artifact = api.update(artifact_id, **{k: v for k, v in changes.items() if v})
             result["visibility"] = artifact["visibility"]
+        if artifact_id and collection:
+            api.file_in(artifact_id, collection)
     if as_json:
         shown = {**result, "inline": report.as_json()} if report else result
         (output.print_json_line if watch else output.print_json)(shown)  # --watch: a stream
@@ -360,6 +365,7 @@ def _conflict(error: ArtifactError, artifact_id, base_version) -> ArtifactError 
 @click.option("--author", default="", metavar="EMAIL", help="Only this author's.")
 @click.option("--format", "fmt", type=click.Choice(["html", "markdown"]), help="Only this format.")
 @click.option("--since", default="", metavar="DATE", help="Only those updated since DATE.")
+@click.option("--collection", default="", metavar="SLUG", help="Only those in this collection.")
 @click.option(
     "--sort",
     type=click.Choice(["updated", "title", "created"]),
@@ -378,6 +384,7 @@ def list_artifacts(
     author: str,
     fmt: str | None,
     since: str,
+    collection: str,
     sort: str,
     as_json: bool,
 ) -> None:
@@ -394,6 +401,7 @@ def list_artifacts(
         "format": fmt or "",
         "updated_since": since,
         "sort": sort,
+        "collection": collection,
     }
     with ApiClient.from_config() as api:
         if every:

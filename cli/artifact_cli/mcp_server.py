@@ -65,6 +65,9 @@ def publish_artifact(
         int | None,
         Field(description="With artifact_id: refuse if the live version is no longer this one."),
     ] = None,
+    collection: Annotated[
+        str | None, Field(description="File it in this collection (made if the org has none).")
+    ] = None,
 ) -> dict[str, Any]:
     """Publish an HTML or Markdown page (new artifact, or a new version with artifact_id).
 
@@ -92,6 +95,7 @@ def publish_artifact(
                     message=message,
                     base_version=base_version,
                     idempotency_key=str(uuid.uuid4()),
+                    collection=collection,
                 )
             except ArtifactError as error:
                 if error.exit_code == EXIT_CONFLICT and "current_version" in error.details:
@@ -106,6 +110,8 @@ def publish_artifact(
             changes = {"title": title, "visibility": "org" if share else None}
             artifact = api.update(artifact_id, **{k: v for k, v in changes.items() if v})
             result["visibility"] = artifact["visibility"]
+        if artifact_id and collection:
+            api.file_in(artifact_id, collection)
     return result
 
 
@@ -131,6 +137,7 @@ def list_artifacts(
         Literal["updated", "title", "created"],
         Field(description="updated: last updated first; title; created: newest first."),
     ] = "updated",
+    collection: Annotated[str, Field(description="Only those in this collection (slug).")] = "",
 ) -> dict[str, Any]:
     """List the artifacts you can see in your organisation, last updated first unless
     `sort` says otherwise, with their URLs: at most `limit` of them. More may follow: when
@@ -142,6 +149,7 @@ def list_artifacts(
         "format": format,
         "updated_since": updated_since,
         "sort": sort,
+        "collection": collection,
     }
     with _api() as api:
         artifacts, next_cursor = api.list_first(query, limit, cursor=cursor, **filters)

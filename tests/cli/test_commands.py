@@ -115,3 +115,16 @@ def test_push_open_opens_the_browser_on_the_url(run, page, tmp_path):
     browser.chmod(0o755)
     result = _json(run("push", str(page), "--open", "--json", env={"BROWSER": str(browser)}))
     assert opened.read_text() == result["url"]
+
+
+def test_push_files_in_a_collection_and_ls_filters_by_it(run, page, api):
+    first = _json(run("push", str(page), "--collection", "CLI Reports", "--json"))
+    assert api.get(f"/artifacts/{first['id']}").json()["collections"] == ["cli-reports"]
+    page.write_bytes(PAGE + b"<p>v2</p>")
+    other = _json(run("push", str(page), "--json"))
+    run("push", str(page), "--to", other["id"], "--collection", "cli-reports", "--json")
+    assert api.get(f"/artifacts/{other['id']}").json()["collections"] == ["cli-reports"]
+    listed = _json(run("ls", "--collection", "cli-reports", "--json"))
+    assert {a["id"] for a in listed} == {first["id"], other["id"]}
+    missing = run("ls", "--collection", "no-such-one")
+    assert missing.returncode != 0 and "no-such-one" in missing.stderr.decode()

@@ -143,3 +143,19 @@ def test_mcp_list_artifacts_pages_with_its_cursor(mcp_session, many):
     )
     assert bad.is_error and "cursor" in bad.content[0].text
     assert too_many.is_error
+
+
+def test_mcp_publishes_into_a_collection_and_lists_it(mcp_session, api):
+    async def scenario(session):
+        published = await session.call_tool(
+            "publish_artifact",
+            {"content": "<p>x</p>", "name": "a.html", "collection": "Agent Runs"},
+        )
+        listed = await session.call_tool("list_artifacts", {"collection": "agent-runs"})
+        return published, listed
+
+    published, listed = mcp_session(scenario)
+    assert not published.is_error, published.content
+    artifact_id = published.structured_content["id"]
+    assert api.get(f"/artifacts/{artifact_id}").json()["collections"] == ["agent-runs"]
+    assert artifact_id in [a["id"] for a in listed.structured_content["artifacts"]]
