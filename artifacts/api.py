@@ -13,6 +13,7 @@ from orgs.paging import PageQuery, page_answer, page_of
 from . import services
 from .collections import collection_add, collection_get, collection_name_check
 from .models import Artifact
+from .readers import views_of, views_require, views_summary, views_visible_to
 from .schemas import (
     ArtifactDetail,
     ArtifactOut,
@@ -20,6 +21,7 @@ from .schemas import (
     ArtifactPatch,
     PushOut,
     VersionPage,
+    ViewsPage,
     artifact_out,
     push_out,
     version_out,
@@ -153,11 +155,33 @@ def version_index(request, response: HttpResponse, artifact_id: str, paging: Que
 def artifact_detail(request, artifact_id: str):
     artifact = _artifact_for_token(request, artifact_id)
     versions = artifact.versions.select_related("created_by").order_by("number")
+    views = None
+    if views_visible_to(request.auth.user, artifact):
+        views = views_summary(artifact)[0]
     return {
         **artifact_out(artifact),
         "versions": [version_out(v) for v in versions],
         "shared_with": artifact_audience(artifact),
+        "views": views,
     }
+
+
+@router.get("/artifacts/{artifact_id}/views", response={200: ViewsPage, **ERRORS})
+def artifact_views(request, response: HttpResponse, artifact_id: str, paging: Query[PageQuery]):
+    """Who opened the artifact in the viewer, and when (one record per member, version and
+    half hour): counts, each version's, and the opens newest first, a page at a time. The
+    author and the org's admins only (403 for other members)."""
+    artifact = _artifact_for_token(request, artifact_id)
+    views_require(request.auth.user, artifact)
+    counts, versions = views_summary(artifact)
+    page = page_of(
+        views_of(artifact), ("-viewed_at", "-pk"), limit=paging.limit, cursor=paging.cursor
+    )
+    items = [
+        {"email": v.user.email, "number": v.number, "viewed_at": v.viewed_at} for v in page.items
+    ]
+    body = page_answer(request, response, page, items, paging.limit)
+    return {**vars(counts), "versions": versions, **body}
 
 
 @router.patch("/artifacts/{artifact_id}", response={200: ArtifactOut, **ERRORS})

@@ -174,6 +174,23 @@ class Collection(models.Model):
         return self.name
 
 
+class View(models.Model):
+    """A member opened a version of the artifact in the viewer: one row per member, version
+    and half hour (artifacts.views_record). They go with the artifact, and after the org's
+    retention_view_days."""
+
+    artifact = models.ForeignKey(Artifact, on_delete=models.CASCADE, related_name="views")
+    number = models.PositiveIntegerField()  # the version shown
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    viewed_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["artifact", "-viewed_at"])]
+
+    def __str__(self):
+        return f"{self.user} opened {self.artifact_id} v{self.number}"
+
+
 class Share(models.Model):
     """The artifact is shared with one member or one group (exactly one of the two)."""
 

@@ -50,9 +50,34 @@ class VersionPage(Schema):
     next_cursor: str | None
 
 
+class ViewCountsOut(Schema):
+    views: int
+    unique_viewers: int
+    last_viewed_at: datetime | None
+
+
+class VersionViewsOut(ViewCountsOut):
+    number: int
+
+
+class ViewOut(Schema):
+    email: str
+    number: int  # the version opened
+    viewed_at: datetime
+
+
+class ViewsPage(ViewCountsOut):
+    """Who opened an artifact: its counts, each version's, and the opens a page at a time."""
+
+    versions: list[VersionViewsOut]
+    items: list[ViewOut]
+    next_cursor: str | None
+
+
 class ArtifactDetail(ArtifactOut):
     versions: list[VersionOut]
     shared_with: Audience
+    views: ViewCountsOut | None  # for the author and the org's admins; null for others
 
 
 class PushOut(Schema):

@@ -23,6 +23,7 @@ from . import services, storage
 from .collections import artifact_collections_set, user_collections
 from .links import artifact_url
 from .models import Format, Visibility
+from .readers import open_note, views_of, views_summary, views_visible_to
 from .retention.policy import artifact_expires_at
 from .sandbox.grants import grant_mint, grant_url
 from .selectors import (
@@ -173,6 +174,7 @@ def viewer(request, artifact_id, number=None):
     if number is None and picked is not None:
         return redirect("viewer-version", artifact.pk, picked)
     version = _version_or_404(artifact, number)
+    open_note(request.user, artifact, version.number)
     rendering = _render_pending(artifact, version)
     frame_src = _frame_url(request, artifact, version, pending=rendering)
     context = {
@@ -195,8 +197,24 @@ def viewer(request, artifact_id, number=None):
         "org_groups": artifact.organization.groups.order_by("slug"),
         "visibilities": Visibility.choices,
         "collections": artifact.collections.order_by("slug"),
+        **_readers_context(request.user, artifact),
     }
     return render(request, "artifacts/viewer.html", context)
+
+
+READERS_SHOWN = 20  # the viewer's list of who opened it; the API pages through them all
+
+
+def _readers_context(user, artifact) -> dict:
+    """Who opened it, for the author and the org's admins only."""
+    if not views_visible_to(user, artifact):
+        return {}
+    counts, versions = views_summary(artifact)
+    return {
+        "view_counts": counts,
+        "view_versions": versions,
+        "readers": views_of(artifact)[:READERS_SHOWN],
+    }
 
 
 def _source_lines(version) -> list[str]:

@@ -50,6 +50,7 @@ class SettingsOut(Schema):
     retention_keep_versions: int | None
     retention_notice_days: int
     retention_grace_days: int
+    retention_view_days: int  # who opened what, and when, is kept this long
 
 
 class SettingsPatch(Schema):
@@ -70,6 +71,7 @@ class SettingsPatch(Schema):
     retention_keep_versions: int | None = None  # null: keep every version
     retention_notice_days: int | None = None
     retention_grace_days: int | None = None
+    retention_view_days: int | None = None
 
 
 class MemberOut(Schema):

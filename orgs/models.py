@@ -77,6 +77,9 @@ class Organization(models.Model):
     retention_grace_days = models.PositiveIntegerField(
         default=30, help_text="Deleted artifacts stay restorable from the trash this long"
     )
+    retention_view_days = models.PositiveIntegerField(
+        default=365, help_text="Who opened an artifact, and when, is kept this many days"
+    )
 
     def __str__(self):
         return self.slug

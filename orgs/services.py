@@ -278,6 +278,7 @@ SETTINGS = (
             "retention_keep_versions": (1, 100000, True),
             "retention_notice_days": (0, 365, False),
             "retention_grace_days": (0, 3650, False),
+            "retention_view_days": (1, 36500, False),
         }
     ),
 )

@@ -23,6 +23,7 @@ from orgs.models import AuditEvent, Notification, Organization
 
 from .. import storage
 from ..models import Artifact, AuthzGeneration, Blob, PushReceipt, SandboxGrant, Share, Version
+from ..readers import views_prune
 from ..sandbox import authz
 from .notices import expired_notices, expiring_notices, notices_email_later
 from .policy import Plan, Report, age_base, is_shared, plan_counts, retention_plan
@@ -298,6 +299,7 @@ def _enforce(report, orgs, as_of, dry_run, batch_size, progress) -> None:
             report.orgs.append(org.slug)
             continue
         report.add(org_retention_enforce(plan, batch_size=batch_size, progress=progress))
+        report.views += views_prune(org, as_of, batch_size)
         report.orgs.append(org.slug)
     if not dry_run:
         report.blobs = blobs_collect(batch_size=batch_size, progress=progress)

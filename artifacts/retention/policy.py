@@ -124,6 +124,7 @@ class Report:
     blobs: int = 0
     receipts: int = 0
     notifications: int = 0
+    views: int = 0  # view records past the org's retention_view_days
     orgs: list[str] = field(default_factory=list)
 
     def add(self, other: "Report") -> None:

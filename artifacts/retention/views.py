@@ -23,6 +23,7 @@ POLICY_LABELS = {
     "retention_keep_versions": "Keep at most this many versions of each artifact",
     "retention_notice_days": "Tell authors this many days before their artifact expires",
     "retention_grace_days": "Keep deleted artifacts restorable in the trash for (days)",
+    "retention_view_days": "Keep who opened each artifact, and when, for (days)",
 }
 
 
@@ -43,7 +44,8 @@ def policy_save(request, slug):
         org_settings_update(
             organization=org,
             actor=request.user,
-            **{name: request.POST.get(name, "").strip() for name in RETENTION},
+            # A field the form did not send (a page from before it had one) is unchanged.
+            **{name: request.POST[name].strip() for name in RETENTION if name in request.POST},
         )
     except ServiceError as exc:
         messages.error(request, exc.message)

@@ -213,6 +213,16 @@ class ApiClient:
         current = self.get(artifact_id)["collections"]
         return self.update(artifact_id, collections=[*current, collection])
 
+    def views(self, artifact_id: str, *, limit: int = PAGE_SIZE, cursor: str | None = None) -> dict:
+        """Who opened the artifact (its author and the org's admins may ask): one page."""
+        params: dict[str, Any] = {"limit": limit, **({"cursor": cursor} if cursor else {})}
+        return self._json(
+            "GET",
+            f"/artifacts/{artifact_id}/views",
+            params=params,
+            not_found=_no_artifact(artifact_id),
+        )
+
     def get(self, artifact_id: str) -> dict:
         return self._json("GET", f"/artifacts/{artifact_id}", not_found=_no_artifact(artifact_id))
 

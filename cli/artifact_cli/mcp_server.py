@@ -164,6 +164,23 @@ def artifact_versions(
         return api.get(artifact_id)
 
 
+def artifact_views(
+    artifact_id: Annotated[str, Field(description="The artifact's id.")],
+    limit: Annotated[
+        int, Field(ge=1, le=MAX_PAGE_SIZE, description="How many opens to list at most.")
+    ] = PAGE_SIZE,
+    cursor: Annotated[
+        str | None, Field(description="The next_cursor of the previous call, for older opens.")
+    ] = None,
+) -> dict[str, Any]:
+    """Who opened an artifact, and when: `views` (one per member, version and half hour),
+    `unique_viewers`, `last_viewed_at`, each version's counts, and the opens newest first
+    (`items`; more follow when `next_cursor` is not null). Only its author and the org's
+    admins may ask; for anyone else it is a tool error."""
+    with _api() as api:
+        return api.views(artifact_id, limit=limit, cursor=cursor)
+
+
 def share_artifact(
     artifact_id: Annotated[str, Field(description="The artifact's id.")],
 ) -> dict[str, Any]:
@@ -204,6 +221,7 @@ def build_server() -> MCPServer:
     server.add_tool(publish_artifact)
     server.add_tool(list_artifacts, annotations=READ_ONLY)
     server.add_tool(artifact_versions, annotations=READ_ONLY)
+    server.add_tool(artifact_views, annotations=READ_ONLY)
     server.add_tool(share_artifact, annotations=ToolAnnotations(idempotent_hint=True))
     server.add_tool(unshare_artifact, annotations=ToolAnnotations(idempotent_hint=True))
     server.add_tool(fetch_artifact_source, annotations=READ_ONLY)

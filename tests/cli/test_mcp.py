@@ -15,6 +15,7 @@ TOOLS = {
     "publish_artifact",
     "list_artifacts",
     "artifact_versions",
+    "artifact_views",
     "share_artifact",
     "unshare_artifact",
     "fetch_artifact_source",
@@ -159,3 +160,19 @@ def test_mcp_publishes_into_a_collection_and_lists_it(mcp_session, api):
     artifact_id = published.structured_content["id"]
     assert api.get(f"/artifacts/{artifact_id}").json()["collections"] == ["agent-runs"]
     assert artifact_id in [a["id"] for a in listed.structured_content["artifacts"]]
+
+
+def test_mcp_artifact_views_tells_who_opened_it(mcp_session, api):
+    async def scenario(session):
+        published = await session.call_tool(
+            "publish_artifact", {"content": "<p>x</p>", "name": "v.html"}
+        )
+        artifact_id = published.structured_content["id"]
+        views = await session.call_tool("artifact_views", {"artifact_id": artifact_id})
+        missing = await session.call_tool("artifact_views", {"artifact_id": "no-such-id"})
+        return views, missing
+
+    views, missing = mcp_session(scenario)
+    assert not views.is_error, views.content
+    assert views.structured_content["views"] == 0 and views.structured_content["items"] == []
+    assert missing.is_error
