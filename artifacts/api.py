@@ -109,12 +109,13 @@ def version_create(
 
 
 class ArtifactQuery(Schema):
-    q: str = ""  # words of the title
+    q: str = ""  # words to search for: title, messages, text (ranked, with a snippet)
     scope: Literal["org", "mine", "shared"] = "org"  # all I may see; mine; shared with me
     author: str = ""  # an email
     format: str = ""
     updated_since: str = ""  # a date or an ISO 8601 time
-    sort: Literal["updated", "title", "created"] = "updated"  # created: stable while paging
+    # relevance: the default with q; created: stable while paging
+    sort: Literal["relevance", "updated", "title", "created"] | None = None
     collection: str = ""  # a collection's slug
 
 
@@ -131,7 +132,7 @@ def artifact_index(
         author=query.author,
         format=query.format,
         updated_since=query.updated_since,
-        sort=query.sort,
+        sort=query.sort or "",
         collection=collection_get(request.auth.organization, query.collection)
         if query.collection
         else None,

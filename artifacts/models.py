@@ -3,6 +3,7 @@
 import secrets
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.utils import timezone
 
@@ -172,6 +173,23 @@ class Collection(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class SearchText(models.Model):
+    """What search matches of an artifact: its title, its versions' messages and the text
+    of the version its link shows (artifacts.search writes it). On PostgreSQL `document`
+    holds their tsvector (GIN-indexed); on SQLite an FTS5 table keyed by this row's id does
+    (both made by migration 0013)."""
+
+    artifact = models.OneToOneField(Artifact, on_delete=models.CASCADE, related_name="searchtext")
+    title = models.CharField(max_length=200)
+    messages = models.TextField(blank=True)
+    body = models.TextField(blank=True)
+    document = SearchVectorField(null=True)
+    indexed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"search text of {self.artifact_id}"
 
 
 class View(models.Model):

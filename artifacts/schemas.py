@@ -8,6 +8,7 @@ from ninja import Schema
 
 from .links import artifact_url, version_url
 from .models import Artifact, Version
+from .search import snippet_html
 
 
 class VersionOut(Schema):
@@ -32,6 +33,7 @@ class ArtifactOut(Schema):
     created_at: datetime
     updated_at: datetime
     collections: list[str]  # slugs
+    snippet: str | None = None  # a search's match in the text: escaped HTML, words in <mark>
 
 
 class Audience(Schema):
@@ -114,6 +116,8 @@ def artifact_out(artifact: Artifact) -> dict:
         "created_at": artifact.created_at,
         "updated_at": artifact.updated_at,
         "collections": sorted(c.slug for c in artifact.collections.all()),  # prefetched in lists
+        # Only a search's rows have one (artifacts.search).
+        "snippet": snippet_html(getattr(artifact, "snippet_raw", None)) or None,
     }
 
 

@@ -19,6 +19,7 @@ from orgs.permissions import CAPABILITIES, Can, MfaRequired, SsoRequired
 from orgs.sso_session import sso_reachable, sso_satisfied
 
 from .models import Artifact, Collection, Format, Share, Version, Visibility
+from .search import search_filter
 
 
 class ArtifactsOff(Forbidden):
@@ -61,6 +62,7 @@ def artifacts_visible(user, organization: Organization | None = None) -> QuerySe
 # "created" is stable while others push: a new version moves an artifact to the top of
 # "updated", so a walk through every page that must miss nothing uses "created".
 ORDERS = {
+    "relevance": ("-rank", "-pk"),  # a search's order (artifacts.search ranks the matches)
     "updated": ("-updated_at", "-pk"),
     "title": ("title_key", "pk"),
     "created": ("-created_at", "-pk"),
@@ -73,7 +75,7 @@ class ListFilters:
     """What a list of artifacts narrows to, and its order: the home page's, the API's,
     the CLI's and MCP's (through the API). Made by list_filters, which checks them."""
 
-    search: str = ""
+    search: str = ""  # words of the title, the messages or the text (full-text search)
     scope: str = "org"
     author: str = ""  # an email
     format: str = ""
@@ -97,7 +99,11 @@ def list_filters(
     collection: Collection | None = None,
 ) -> ListFilters:
     """ListFilters from a request's parameters; Invalid (400) names a bad one."""
-    scope, sort, format = scope or "org", sort or "updated", format or ""
+    search = search.strip()
+    scope, format = scope or "org", format or ""
+    sort = sort or ("relevance" if search else "updated")
+    if sort == "relevance" and not search:
+        raise Invalid("sort=relevance needs words to search for (q).", field="sort")
     if scope not in SCOPES:
         raise Invalid(f"scope must be one of {', '.join(SCOPES)}.", field="scope")
     if sort not in ORDERS:
@@ -118,7 +124,7 @@ def list_filters(
     if updated_since is not None and timezone.is_naive(updated_since):
         updated_since = timezone.make_aware(updated_since, UTC)
     return ListFilters(
-        search=search.strip(),
+        search=search,
         scope=scope,
         author=author.strip().lower(),
         format=format,
@@ -140,8 +146,8 @@ def artifact_list(user, *, organization: Organization | None = None, filters=Lis
         artifact=OuterRef("pk"), number=OuterRef("latest_version")
     ).values("size")[:1]
     qs = artifacts_visible(user, organization)
-    if filters.search:
-        qs = qs.filter(title__icontains=filters.search)
+    if filters.search:  # SECURITY: only within what the user may see, as everything here
+        qs = search_filter(qs, filters.search)
     if filters.scope == "mine":
         qs = qs.filter(author=user)
     elif filters.scope == "shared":

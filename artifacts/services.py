@@ -26,6 +26,7 @@ from .render import RENDER_SYNC_LIMIT
 from .rendered_pages import blob_render_now
 from .sandbox import authz
 from .scan import warnings_scan
+from .search import search_index_later, search_unindex
 from .selectors import ArtifactsOff
 from .tasks import blob_compress, blob_render
 
@@ -104,6 +105,7 @@ def _version_create(*, artifact: Artifact, sha256: str, size: int, user, message
     artifact.latest_version = number
     artifact.updated_at = version.created_at
     artifact.save(update_fields=["latest_version", "updated_at"])
+    search_index_later(artifact.pk)  # its words and message, after the commit
     return version
 
 
@@ -443,6 +445,8 @@ def artifact_update(
             changed.append("visibility")
         if changed:
             artifact.save(update_fields=changed)
+            if "title" in changed or "viewer_version" in changed:
+                search_index_later(artifact.pk)
         if members is not None or groups is not None:  # all or nothing, with the above
             artifact_share_set(user=user, artifact=artifact, members=members, groups=groups)
     return artifact
@@ -467,6 +471,7 @@ def artifact_delete(*, user, artifact: Artifact) -> None:
         if not trashed:  # deleted meanwhile (a double click, a retention run)
             raise NotFound()
         authz.bump("artifact", artifact.pk)  # a bulk update sends no signal
+        search_unindex(artifact.pk)
         audit_record(
             organization=artifact.organization,
             actor=user,
@@ -504,6 +509,7 @@ def artifact_trash_restore(*, user, organization: Organization, artifact_id: str
         artifact.save(
             update_fields=["trashed_at", "trashed_by", "expiry_noticed_for", "restored_at"]
         )
+        search_index_later(artifact.pk)
     return artifact
 
 

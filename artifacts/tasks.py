@@ -6,6 +6,7 @@ from celery import shared_task
 from .readers import view_record  # noqa: F401  (a task: registered with these)
 from .rendered_pages import blob_render_now
 from .sandbox.compress import served_name, variants_make
+from .search import search_index  # noqa: F401  (a task: registered with these)
 
 
 @shared_task

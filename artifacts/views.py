@@ -26,6 +26,7 @@ from .models import Format, Visibility
 from .readers import open_note, views_of, views_summary, views_visible_to
 from .retention.policy import artifact_expires_at
 from .sandbox.grants import grant_mint, grant_url
+from .search import snippet_html
 from .selectors import (
     artifact_audience,
     artifact_get_visible,
@@ -99,6 +100,8 @@ def home(request):
         )
     except ServiceError:  # a cursor of no page of ours: start at the top
         return redirect(newest_url)
+    for artifact in page.items:  # a search's match, escaped, its words marked
+        artifact.snippet = snippet_html(getattr(artifact, "snippet_raw", None))
     context = {
         "artifacts": page.items,
         "search": filters.search,

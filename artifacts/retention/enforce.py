@@ -22,7 +22,16 @@ from orgs.audit import SYSTEM, actor_fields, audit_record
 from orgs.models import AuditEvent, Notification, Organization
 
 from .. import storage
-from ..models import Artifact, AuthzGeneration, Blob, PushReceipt, SandboxGrant, Share, Version
+from ..models import (
+    Artifact,
+    AuthzGeneration,
+    Blob,
+    PushReceipt,
+    SandboxGrant,
+    SearchText,
+    Share,
+    Version,
+)
 from ..readers import views_prune
 from ..sandbox import authz
 from .notices import expired_notices, expiring_notices, notices_email_later
@@ -103,6 +112,7 @@ def _expire_batch(plan: Plan, size: int) -> int:
             trashed_at=plan.as_of, trashed_by=None
         )
         authz.bump("artifact", *ids)  # cached sandbox decisions about them are void
+        SearchText.objects.filter(artifact_id__in=ids).delete()  # their words leave search
         _audit(org, "artifact.expire", rows, grace_days=org.retention_grace_days)
         notices_email_later(expired_notices(org, rows, plan.as_of))
     return len(rows)

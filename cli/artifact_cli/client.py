@@ -164,6 +164,8 @@ class ApiClient:
         """One page of the artifacts you can see (titles containing `query`, narrowed by
         `filters`: scope, author, format, updated_since, sort): at most `limit`
         (1..MAX_PAGE_SIZE), from `cursor` (the `next_cursor` of the page before) on."""
+        # Last updated first unless told otherwise (the server ranks a search by relevance).
+        filters["sort"] = filters.get("sort") or "updated"
         params: dict[str, Any] = {"limit": limit, **{k: v for k, v in filters.items() if v}}
         if query:
             params["q"] = query

@@ -368,7 +368,7 @@ def _conflict(error: ArtifactError, artifact_id, base_version) -> ArtifactError 
 @click.option("--collection", default="", metavar="SLUG", help="Only those in this collection.")
 @click.option(
     "--sort",
-    type=click.Choice(["updated", "title", "created"]),
+    type=click.Choice(["updated", "title", "created", "relevance"]),
     default="updated",
     show_default=True,
     help="The order (created: newest first, stable while others push).",
@@ -390,7 +390,8 @@ def list_artifacts(
 ) -> None:
     """List the artifacts you can see, last updated first.
 
-    With QUERY, only those whose title contains it. When more exist than are shown, a note
+    With QUERY, only those whose title, version messages or text match its words (use
+    --sort relevance for the best matches first). When more exist than are shown, a note
     on stderr says so.
     """
     if every and ctx.get_parameter_source("limit") is not ParameterSource.DEFAULT:

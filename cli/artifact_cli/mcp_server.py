@@ -116,7 +116,9 @@ def publish_artifact(
 
 
 def list_artifacts(
-    query: Annotated[str, Field(description="Only titles containing this text.")] = "",
+    query: Annotated[
+        str, Field(description="Words to search for in titles, version messages and pages.")
+    ] = "",
     limit: Annotated[
         int, Field(ge=1, le=MAX_PAGE_SIZE, description="How many to return at most.")
     ] = PAGE_SIZE,
@@ -134,8 +136,11 @@ def list_artifacts(
         str, Field(description="Only those updated since this date or ISO 8601 time.")
     ] = "",
     sort: Annotated[
-        Literal["updated", "title", "created"],
-        Field(description="updated: last updated first; title; created: newest first."),
+        Literal["updated", "title", "created", "relevance"],
+        Field(
+            description="updated: last updated first; title; created: newest first; "
+            "relevance: best matches of `query` first."
+        ),
     ] = "updated",
     collection: Annotated[str, Field(description="Only those in this collection (slug).")] = "",
 ) -> dict[str, Any]:

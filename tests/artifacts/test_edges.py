@@ -95,7 +95,8 @@ def test_big_markdown_renders_in_the_background_and_the_viewer_waits_for_it(
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         body = member.push(data=source, name="big.md", visibility="org").json()
     sha = Artifact.objects.get(pk=body["id"]).versions.get().blob_id
-    assert len(callbacks) == 1 and not storage.rendered_exists(sha)  # the push did not wait
+    # Two things wait for the commit, the search index and the render; nothing ran yet.
+    assert len(callbacks) == 2 and not storage.rendered_exists(sha)  # the push did not wait
     # Its render queued (that callback), not run yet: the viewer does not queue it again.
     cache.set(f"render-queued:{sha}", 1)
     page = member.client.get(f"/a/{body['id']}/")

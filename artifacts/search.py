@@ -1,0 +1,204 @@
+"""Full-text search over an artifact's title, its versions' messages and the text of the
+version its link shows: PostgreSQL full-text search (a GIN index, websearch_to_tsquery,
+ts_rank, ts_headline) in production, SQLite FTS5 on the embedded default.
+
+The index (SearchText, and on SQLite its FTS5 table) is written in the background after
+a push, a restore, or a change of title or of the version the link shows, and removed
+when the artifact is deleted or purged. SECURITY: a search is a filter on what the
+searcher may see (artifacts.selectors.artifacts_visible), so the words of an artifact
+someone may not open never match for them, and a snippet is made only of a row they may
+see."""
+
+import html
+import logging
+import re
+from html.parser import HTMLParser
+
+from celery import shared_task
+from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
+from django.db import connection, transaction
+from django.db.models import Case, F, FloatField, Q, QuerySet, TextField, Value, When
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
+
+from . import storage
+from .models import Artifact, Format, SearchText
+
+logger = logging.getLogger(__name__)
+
+BODY_MAX = 200_000  # characters of a page's text that are indexed
+START, STOP = "\x02", "\x03"  # the snippet's highlight, made HTML after escaping
+FTS_TABLE = "artifacts_searchtext_fts"
+
+
+class _Text(HTMLParser):
+    """The text a reader sees: no tags, no scripts or styles."""
+
+    SKIP = {"script", "style", "template", "noscript"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skipping = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.SKIP:
+            self.skipping += 1
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIP and self.skipping:
+            self.skipping -= 1
+
+    def handle_data(self, data):
+        if not self.skipping:
+            self.parts.append(data)
+
+
+def text_of(source: str, format: str) -> str:
+    """The words of a page: an HTML page's text, or a Markdown document's (its source
+    without the markup characters that are not words)."""
+    if format == Format.MARKDOWN:
+        text = re.sub(r"[#*_`>|~\[\]()!-]+", " ", source)
+    else:
+        parser = _Text()
+        parser.feed(source)
+        parser.close()
+        text = " ".join(parser.parts)
+    return " ".join(text.split())[:BODY_MAX]
+
+
+def search_index_now(artifact_id: str) -> bool:
+    """(Re)writes the artifact's row of the index; removes it if the artifact is gone or in
+    the trash. True if indexed."""
+    artifact = Artifact.objects.filter(pk=artifact_id, trashed_at__isnull=True).first()
+    if artifact is None or artifact.latest_version == 0:
+        search_unindex(artifact_id)
+        return False
+    version = artifact.versions.get(number=artifact.shown_version)
+    with storage.blob_open(version.blob_id) as fh:
+        source = fh.read().decode("utf-8", errors="replace")
+    messages = " ".join(m for m in artifact.versions.values_list("message", flat=True) if m)
+    with transaction.atomic():
+        row, _ = SearchText.objects.update_or_create(
+            artifact=artifact,
+            defaults={
+                "title": artifact.title,
+                "messages": messages[:BODY_MAX],
+                "body": text_of(source, artifact.format),
+            },
+        )
+        _backend_write(row)
+    return True
+
+
+def search_unindex(artifact_id: str) -> None:
+    """Its words leave the index (on SQLite, a trigger takes the FTS5 row along)."""
+    SearchText.objects.filter(artifact_id=artifact_id).delete()
+
+
+@shared_task(ignore_result=True)
+def search_index(artifact_id: str) -> None:
+    """The background half of indexing (registered with the app's tasks)."""
+    search_index_now(artifact_id)
+
+
+def search_index_later(artifact_id: str) -> None:
+    """After the commit: index the artifact in the background. A broker outage costs the
+    index an update (logged), never the change that asked for it."""
+
+    def enqueue():
+        try:
+            search_index.delay(artifact_id)
+        except Exception:
+            logger.exception("could not queue the indexing of %s", artifact_id)
+
+    transaction.on_commit(enqueue)
+
+
+# --- The two backends ---------------------------------------------------------------------
+
+
+def _postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _backend_write(row: SearchText) -> None:
+    if _postgres():
+        SearchText.objects.filter(pk=row.pk).update(
+            document=SearchVector("title", weight="A", config="simple")
+            + SearchVector("messages", weight="B", config="simple")
+            + SearchVector("body", weight="C", config="simple")
+        )
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid = %s", [row.pk])  # noqa: S608
+        cursor.execute(
+            f"INSERT INTO {FTS_TABLE} (rowid, title, messages, body) VALUES (%s, %s, %s, %s)",  # noqa: S608
+            [row.pk, row.title, row.messages, row.body],
+        )
+
+
+def _fts5_query(words: str) -> str:
+    """websearch syntax (words, "a phrase", -not) as an FTS5 query of quoted terms, so
+    that nothing a user types is FTS5 syntax."""
+    terms = []
+    for negated, phrase, word in re.findall(r'(-?)(?:"([^"]*)"|(\S+))', words):
+        text = (phrase or word).replace('"', " ").strip()
+        if text:
+            terms.append(("NOT " if negated and terms else "") + f'"{text}"')
+    return " ".join(terms)
+
+
+def search_filter(queryset: QuerySet, words: str) -> QuerySet:
+    """The artifacts of `queryset` (already what the searcher may see) whose words match,
+    or whose title holds them as typed (at once, before the background indexing has run),
+    each with `rank` (higher: better; a title that holds the words outranks the text) and
+    `snippet_raw` (the text around the matches, START/STOP around each; snippet_html)."""
+    in_title = Case(
+        When(title__icontains=words, then=Value(1.0)), default=Value(0.0), output_field=FloatField()
+    )
+    if _postgres():
+        query = SearchQuery(words, search_type="websearch", config="simple")
+        matched = queryset.filter(Q(searchtext__document=query) | Q(title__icontains=words))
+        return matched.annotate(
+            rank=Coalesce(
+                SearchRank(F("searchtext__document"), query), 0.0, output_field=FloatField()
+            )
+            + in_title,
+            snippet_raw=SearchHeadline(
+                "searchtext__body",
+                query,
+                config="simple",
+                start_sel=START,
+                stop_sel=STOP,
+                max_words=30,
+                min_words=12,
+            ),
+        )
+    match = _fts5_query(words)
+    if not match:
+        return queryset.filter(title__icontains=words).annotate(
+            rank=in_title, snippet_raw=Value("", output_field=TextField())
+        )
+    joined = f"FROM {FTS_TABLE} JOIN artifacts_searchtext s ON s.id = {FTS_TABLE}.rowid"
+    matching = f"SELECT s.artifact_id {joined} WHERE {FTS_TABLE} MATCH %s"  # noqa: S608
+    per_row = f"{joined} WHERE {FTS_TABLE} MATCH %s AND s.artifact_id = artifacts_artifact.id"
+    # bm25: lower is better, so negated (higher is better, as on PostgreSQL); the title
+    # weighs most, then the messages, then the text.
+    rank = f"SELECT -bm25({FTS_TABLE}, 10.0, 4.0, 1.0) {per_row}"  # noqa: S608
+    snippet = f"SELECT snippet({FTS_TABLE}, 2, '{START}', '{STOP}', '…', 24) {per_row}"  # noqa: S608
+    # The SQL is constant; the words are a parameter.
+    matched = queryset.filter(
+        Q(pk__in=RawSQL(matching, [match])) | Q(title__icontains=words)  # noqa: S611
+    )
+    return matched.annotate(
+        rank=Coalesce(RawSQL(rank, [match], output_field=FloatField()), 0.0) + in_title,  # noqa: S611
+        snippet_raw=RawSQL(snippet, [match], output_field=TextField()),  # noqa: S611
+    )
+
+
+def snippet_html(raw: str | None) -> str:
+    """The snippet as HTML: the page's text escaped, its matches in <mark>."""
+    if not raw:
+        return ""
+    return html.escape(raw).replace(START, "<mark>").replace(STOP, "</mark>")
