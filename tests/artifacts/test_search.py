@@ -2,7 +2,10 @@
 shows: ranked, with a highlighted snippet, kept up to date in the background (a push, a
 pin, a delete and a restore), and only ever within what the searcher may see."""
 
+import io
+
 import pytest
+from django.core.management import call_command
 from django.db import connection
 
 from artifacts.models import Artifact, SearchText
@@ -116,3 +119,12 @@ def test_search_pages_by_rank_and_a_title_matches_before_indexing(member, indexe
     fresh = member.push(title="Deltaword report").json()["id"]
     assert [a["id"] for a in _search(member, "deltaword")] == [fresh]
     assert member.api("get", "/artifacts", data={"sort": "relevance"}).status_code == 400
+
+
+def test_the_reindex_command_indexes_what_came_before_search(member):
+    artifact_id = member.push(data=b"<p>epsilonword</p>").json()["id"]  # never indexed
+    assert _search(member, "epsilonword") == []
+    out = io.StringIO()
+    call_command("search_reindex", "--org", "acme", stdout=out, stderr=io.StringIO())
+    assert out.getvalue().strip() == "Indexed 1 artifacts."
+    assert [a["id"] for a in _search(member, "epsilonword")] == [artifact_id]
