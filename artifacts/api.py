@@ -133,7 +133,7 @@ def artifact_index(
         format=query.format,
         updated_since=query.updated_since,
         sort=query.sort or "",
-        collection=collection_get(request.auth.organization, query.collection)
+        collection=collection_get(request.auth.user, request.auth.organization, query.collection)
         if query.collection
         else None,
     )

@@ -4,15 +4,18 @@ creator or an admin deletes it (its artifacts stay). A name is known by its slug
 "Q3 reports" and "q3-reports" are one collection. Every change is audited."""
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils.text import slugify
 
 from orgs.audit import audit_record
 from orgs.errors import Forbidden, Invalid, NotFound
+from orgs.mfa import mfa_satisfied
 from orgs.models import Organization
 from orgs.permissions import Can, membership_require, role_can
+from orgs.sso_session import sso_reachable
 
 from .models import Artifact, Collection
+from .selectors import ArtifactsOff
 
 NAME_MAX = 100
 
@@ -38,22 +41,36 @@ def collection_name_check(name: str) -> None:
     _slug_of(_name_clean(name))
 
 
-def collections_of(organization: Organization) -> QuerySet[Collection]:
+def _reach(user, organization: Organization, capability: Can):
+    """The user's membership if the org's collections are theirs to use now: its rules
+    (second factor, SSO) met, and artifacts not turned off."""
+    membership = membership_require(user, organization, capability)
+    if not organization.artifacts_enabled:
+        raise ArtifactsOff()
+    return membership
+
+
+def collections_of(user, organization: Organization) -> QuerySet[Collection]:
     """The org's collections by name, each with how many artifacts it holds (of any
-    visibility: the count says nothing of which)."""
-    return organization.collections.annotate(size=Count("artifacts")).order_by("slug", "pk")
+    visibility: the count says nothing of which), for a member who may see them."""
+    _reach(user, organization, Can.VIEW_SHARED)
+    held = Count("artifacts", filter=Q(artifacts__trashed_at__isnull=True))
+    return organization.collections.annotate(size=held).order_by("slug", "pk")
 
 
 def user_collections(user) -> QuerySet[Collection]:
-    """The collections of the orgs the user belongs to, by org and name."""
-    return (
-        Collection.objects.filter(organization__memberships__user=user)
-        .select_related("organization")
-        .order_by("organization__slug", "slug")
-    )
+    """The collections of the orgs this sign-in may reach (a member, the org's second
+    factor and SSO rules met, artifacts on), by org and name."""
+    collections = Collection.objects.filter(
+        organization__memberships__user=user, organization__artifacts_enabled=True
+    ).filter(sso_reachable(user))
+    if not mfa_satisfied(user):
+        collections = collections.filter(organization__require_mfa=False)
+    return collections.select_related("organization").order_by("organization__slug", "slug")
 
 
-def collection_get(organization: Organization, slug: str) -> Collection:
+def collection_get(user, organization: Organization, slug: str) -> Collection:
+    _reach(user, organization, Can.VIEW_SHARED)
     collection = organization.collections.filter(slug=slug).first()
     if collection is None:
         raise NotFound(f"No collection {slug!r} in {organization.slug}.")
@@ -62,7 +79,7 @@ def collection_get(organization: Organization, slug: str) -> Collection:
 
 def collection_create(*, user, organization: Organization, name: str) -> Collection:
     """A new collection, or the one of this name (slug) if the org has it already."""
-    membership_require(user, organization, Can.CREATE)
+    _reach(user, organization, Can.CREATE)
     return _get_or_create(user, organization, _name_clean(name))
 
 
@@ -89,8 +106,8 @@ def _get_or_create(user, organization: Organization, name: str) -> Collection:
 
 
 def collection_delete(*, user, organization: Organization, slug: str) -> None:
-    membership = membership_require(user, organization, Can.CREATE)
-    collection = collection_get(organization, slug)
+    membership = _reach(user, organization, Can.CREATE)
+    collection = collection_get(user, organization, slug)
     if collection.created_by_id != user.pk and not role_can(membership.role, Can.DELETE_ANY):
         raise Forbidden("Only the collection's creator or an org admin can delete it.")
     with transaction.atomic():
@@ -101,7 +118,7 @@ def collection_delete(*, user, organization: Organization, slug: str) -> None:
 def artifact_collections_set(*, user, artifact: Artifact, names: list[str]) -> list[Collection]:
     """The artifact is in exactly these collections (made if missing): the author's or an
     admin's to decide. The caller has checked the artifact is visible to the user."""
-    membership = membership_require(user, artifact.organization, Can.CREATE)
+    membership = _reach(user, artifact.organization, Can.CREATE)
     if artifact.author_id != user.pk and not role_can(membership.role, Can.DELETE_ANY):
         raise Forbidden("Only the author or an org admin can file this artifact.")
     names = [_name_clean(n) for n in names]

@@ -10,7 +10,6 @@ from ninja import Query, Router, Schema, Status
 
 from orgs.errors import ERRORS
 from orgs.paging import PageQuery, page_answer, page_of
-from orgs.permissions import Can, membership_require
 
 from .collections import collection_create, collection_delete, collection_get, collections_of
 
@@ -38,7 +37,9 @@ def collection_out(collection) -> dict:
     return {
         "slug": collection.slug,
         "name": collection.name,
-        "artifacts": getattr(collection, "size", None) or collection.artifacts.count(),
+        "artifacts": collection.size
+        if hasattr(collection, "size")
+        else collection.artifacts.filter(trashed_at__isnull=True).count(),
         "created_by": collection.created_by.email if collection.created_by else None,
         "created_at": collection.created_at,
     }
@@ -47,9 +48,7 @@ def collection_out(collection) -> dict:
 @router.get("/collections", response={200: CollectionPage, **ERRORS})
 def collections_list(request, response: HttpResponse, paging: Query[PageQuery]):
     """The org's collections by name, a page at a time (any member)."""
-    org = request.auth.organization
-    membership_require(request.auth.user, org, Can.VIEW_SHARED)
-    rows = collections_of(org).select_related("created_by")
+    rows = collections_of(request.auth.user, request.auth.organization).select_related("created_by")
     page = page_of(rows, ("slug", "pk"), limit=paging.limit, cursor=paging.cursor)
     items = [collection_out(c) for c in page.items]
     return page_answer(request, response, page, items, paging.limit)
@@ -67,9 +66,7 @@ def collections_create(request, payload: CollectionIn):
 @router.get("/collections/{slug}", response={200: CollectionOut, **ERRORS})
 def collections_get(request, slug: str):
     """One collection; its artifacts are GET /artifacts?collection=SLUG (what you may see)."""
-    org = request.auth.organization
-    membership_require(request.auth.user, org, Can.VIEW_SHARED)
-    return collection_out(collection_get(org, slug))
+    return collection_out(collection_get(request.auth.user, request.auth.organization, slug))
 
 
 @router.delete("/collections/{slug}", response={204: None, **ERRORS})

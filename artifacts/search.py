@@ -64,7 +64,8 @@ def text_of(source: str, format: str) -> str:
         parser.feed(source)
         parser.close()
         text = " ".join(parser.parts)
-    return " ".join(text.split())[:BODY_MAX]
+    # The snippet's highlight characters (START, STOP) are never the page's own.
+    return " ".join(text.replace(START, " ").replace(STOP, " ").split())[:BODY_MAX]
 
 
 def search_index_now(artifact_id: str) -> bool:
@@ -138,15 +139,21 @@ def _backend_write(row: SearchText) -> None:
         )
 
 
-def _fts5_query(words: str) -> str:
-    """websearch syntax (words, "a phrase", -not) as an FTS5 query of quoted terms, so
-    that nothing a user types is FTS5 syntax."""
-    terms = []
+def _fts5_terms(words: str) -> tuple[list[str], list[str]]:
+    """websearch syntax (words, "a phrase", -not) as FTS5 phrases, quoted so that nothing
+    a user types is FTS5 syntax: (what must match, what must not)."""
+    wanted, unwanted = [], []
     for negated, phrase, word in re.findall(r'(-?)(?:"([^"]*)"|(\S+))', words):
         text = (phrase or word).replace('"', " ").strip()
         if text:
-            terms.append(("NOT " if negated and terms else "") + f'"{text}"')
-    return " ".join(terms)
+            (unwanted if negated else wanted).append(f'"{text}"')
+    return wanted, unwanted
+
+
+def _title_holds(words: str) -> Case:
+    return Case(
+        When(title__icontains=words, then=Value(1.0)), default=Value(0.0), output_field=FloatField()
+    )
 
 
 def search_filter(queryset: QuerySet, words: str) -> QuerySet:
@@ -154,10 +161,8 @@ def search_filter(queryset: QuerySet, words: str) -> QuerySet:
     or whose title holds them as typed (at once, before the background indexing has run),
     each with `rank` (higher: better; a title that holds the words outranks the text) and
     `snippet_raw` (the text around the matches, START/STOP around each; snippet_html)."""
-    in_title = Case(
-        When(title__icontains=words, then=Value(1.0)), default=Value(0.0), output_field=FloatField()
-    )
     if _postgres():
+        in_title = _title_holds(words)
         query = SearchQuery(words, search_type="websearch", config="simple")
         matched = queryset.filter(Q(searchtext__document=query) | Q(title__icontains=words))
         return matched.annotate(
@@ -175,25 +180,40 @@ def search_filter(queryset: QuerySet, words: str) -> QuerySet:
                 min_words=12,
             ),
         )
-    match = _fts5_query(words)
-    if not match:
-        return queryset.filter(title__icontains=words).annotate(
-            rank=in_title, snippet_raw=Value("", output_field=TextField())
-        )
+    # SQLite: which artifacts match, by FTS5; how well, by the title, then by whether the
+    # text matches at all. SECURITY: not bm25, whose statistics span the whole table, every
+    # org's private pages included: a rank (in a cursor, or in the order) would tell how
+    # many artifacts anywhere hold a word.
+    wanted, unwanted = _fts5_terms(words)
     joined = f"FROM {FTS_TABLE} JOIN artifacts_searchtext s ON s.id = {FTS_TABLE}.rowid"
     matching = f"SELECT s.artifact_id {joined} WHERE {FTS_TABLE} MATCH %s"  # noqa: S608
-    per_row = f"{joined} WHERE {FTS_TABLE} MATCH %s AND s.artifact_id = artifacts_artifact.id"
-    # bm25: lower is better, so negated (higher is better, as on PostgreSQL); the title
-    # weighs most, then the messages, then the text.
-    rank = f"SELECT -bm25({FTS_TABLE}, 10.0, 4.0, 1.0) {per_row}"  # noqa: S608
-    snippet = f"SELECT snippet({FTS_TABLE}, 2, '{START}', '{STOP}', '…', 24) {per_row}"  # noqa: S608
-    # The SQL is constant; the words are a parameter.
-    matched = queryset.filter(
-        Q(pk__in=RawSQL(matching, [match])) | Q(title__icontains=words)  # noqa: S611
+    text_match = Q(pk__in=[])
+    if wanted:
+        match = " AND ".join(wanted)
+        if unwanted:
+            match = f"({match}) NOT ({' OR '.join(unwanted)})"
+        # The SQL is constant; the words are a parameter.
+        text_match = Q(pk__in=RawSQL(matching, [match]))  # noqa: S611
+    title_words = " ".join(w.strip('"') for w in wanted)
+    matched = queryset.filter(text_match | Q(title__icontains=title_words) if wanted else Q())
+    if unwanted:  # none of these, in the text or the title
+        matched = matched.exclude(pk__in=RawSQL(matching, [" OR ".join(unwanted)]))  # noqa: S611
+        for phrase in unwanted:
+            matched = matched.exclude(title__icontains=phrase.strip('"'))
+    if not wanted and not unwanted:
+        return queryset.none()
+    in_title = _title_holds(title_words) if wanted else Value(0.0, output_field=FloatField())
+    in_text = Case(When(text_match, then=Value(1.0)), default=Value(0.0), output_field=FloatField())
+    snippet = (
+        f"SELECT snippet({FTS_TABLE}, 2, '{START}', '{STOP}', '…', 24) {joined} "  # noqa: S608
+        f"WHERE {FTS_TABLE} MATCH %s AND s.artifact_id = artifacts_artifact.id"
     )
+    highlight = " OR ".join(wanted) if wanted else ""
     return matched.annotate(
-        rank=Coalesce(RawSQL(rank, [match], output_field=FloatField()), 0.0) + in_title,  # noqa: S611
-        snippet_raw=RawSQL(snippet, [match], output_field=TextField()),  # noqa: S611
+        rank=in_title * 2 + in_text,
+        snippet_raw=RawSQL(snippet, [highlight], output_field=TextField())  # noqa: S611
+        if wanted
+        else Value("", output_field=TextField()),
     )
 
 

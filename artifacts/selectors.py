@@ -99,7 +99,8 @@ def list_filters(
     collection: Collection | None = None,
 ) -> ListFilters:
     """ListFilters from a request's parameters; Invalid (400) names a bad one."""
-    search = search.strip()
+    # Control characters are no words (and a NUL ends an FTS5 query early).
+    search = " ".join("".join(c if c.isprintable() else " " for c in search).split())[:500]
     scope, format = scope or "org", format or ""
     sort = sort or ("relevance" if search else "updated")
     if sort == "relevance" and not search:
@@ -121,6 +122,9 @@ def list_filters(
                 "updated_since must be a date or an ISO 8601 time.", field="updated_since"
             )
         updated_since = parsed
+    if updated_since is not None and not 1 < updated_since.year < 9999:
+        # Within a day of the calendar's ends a time zone's offset overflows it.
+        raise Invalid("updated_since is out of range.", field="updated_since")
     if updated_since is not None and timezone.is_naive(updated_since):
         updated_since = timezone.make_aware(updated_since, UTC)
     return ListFilters(

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
 
+from django.core.exceptions import ValidationError
+from django.db import DataError
 from django.db.models import Q, QuerySet
 from django.http import HttpResponse
 from django.utils.dateparse import parse_datetime
@@ -38,6 +40,10 @@ class Page:
     next_cursor: str | None
 
 
+CURSOR_MAX = 1000  # characters: any cursor this module makes is far shorter
+_REFUSED = "This cursor is not one a page of this list gave."
+
+
 def _value_of(row, field: str):
     value = row
     for part in field.split("__"):
@@ -47,21 +53,36 @@ def _value_of(row, field: str):
     return value
 
 
-def _decoded(cursor: str, size: int) -> list:
+def _encoded(order: tuple[str, ...], values: list) -> str:
+    # The order goes with the values: a cursor of one sort is refused by another.
+    text = json.dumps([",".join(order), *values], separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _decoded(cursor: str, order: tuple[str, ...]) -> list:
+    if len(cursor) > CURSOR_MAX:
+        raise Invalid(_REFUSED, field="cursor")
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor.encode() + b"==="))
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise Invalid("This cursor is not one a page of this list gave.", field="cursor") from exc
-    if not isinstance(values, list) or len(values) != size:
-        raise Invalid("This cursor is not one a page of this list gave.", field="cursor")
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise Invalid(_REFUSED, field="cursor") from exc
+    if not isinstance(values, list) or values[:1] != [",".join(order)]:
+        raise Invalid(_REFUSED, field="cursor")
+    values = values[1:]
+    if len(values) != len(order):
+        raise Invalid(_REFUSED, field="cursor")
     decoded = []
     for value in values:
         if isinstance(value, dict) and isinstance(value.get("t"), str):
-            value = parse_datetime(value["t"])
-            if value is None:
-                raise Invalid("This cursor is not one a page of this list gave.", field="cursor")
-        elif not isinstance(value, str | int | float | bool) and value is not None:
-            raise Invalid("This cursor is not one a page of this list gave.", field="cursor")
+            try:
+                value = parse_datetime(value["t"])
+            except ValueError:
+                value = None
+        # A sort key is never null here; anything else the query itself checks (page_of).
+        if not isinstance(value, str | int | float | datetime) or isinstance(value, bool):
+            raise Invalid(_REFUSED, field="cursor")
+        if isinstance(value, int) and abs(value) >= 2**63:  # no column of ours holds it
+            raise Invalid(_REFUSED, field="cursor")
         decoded.append(value)
     return decoded
 
@@ -90,15 +111,18 @@ def page_of(queryset: QuerySet, order: tuple[str, ...], *, limit: int, cursor: s
     limit + 1 rows to know whether another page follows; the query costs one round trip."""
     limit = limit_clean(limit)
     queryset = queryset.order_by(*order)
-    if cursor:
-        queryset = queryset.filter(_after(order, _decoded(cursor, len(order))))
-    rows = list(queryset[: limit + 1])
+    try:
+        if cursor:
+            queryset = queryset.filter(_after(order, _decoded(cursor, order)))
+        rows = list(queryset[: limit + 1])
+    except (TypeError, ValueError, OverflowError, ValidationError, DataError) as exc:
+        # A value of the wrong kind for its field (a forged cursor): refused, not a 500.
+        raise Invalid(_REFUSED, field="cursor") from exc
     if len(rows) <= limit:
         return Page(rows, None)
     rows = rows[:limit]
     last = [_value_of(rows[-1], field.lstrip("-")) for field in order]
-    token = base64.urlsafe_b64encode(json.dumps(last, separators=(",", ":")).encode())
-    return Page(rows, token.decode().rstrip("="))
+    return Page(rows, _encoded(order, last))
 
 
 def page_answer(request, response: HttpResponse, page: Page, items: list, limit: int) -> dict:

@@ -26,14 +26,17 @@ from ..models import (
     Artifact,
     AuthzGeneration,
     Blob,
+    Collection,
     PushReceipt,
     SandboxGrant,
     SearchText,
     Share,
     Version,
+    View,
 )
 from ..readers import views_prune
 from ..sandbox import authz
+from ..search import search_index_later
 from .notices import expired_notices, expiring_notices, notices_email_later
 from .policy import Plan, Report, age_base, is_shared, plan_counts, retention_plan
 
@@ -151,6 +154,8 @@ def _prune_batch(plan: Plan, size: int) -> int:
         deleted, _ = Version.objects.filter(
             pk__in=list(doomed.values_list("pk", flat=True))
         ).delete()
+        for artifact_id in ids:  # the pruned versions' messages leave search
+            search_index_later(artifact_id)
         for row in locked:
             row["extra"] = {"versions": numbers.get(row["pk"], [])}
         _audit(
@@ -166,9 +171,11 @@ def _rows_delete(artifact_ids: list[str]) -> None:
     """The artifacts and everything that hangs on them, one DELETE per table. Django's
     delete() would first load every version of the batch to cascade by hand: 5000 model
     instances a batch, for rows nothing else refers to (blobs go by the collector)."""
-    receipts, shares, versions, artifacts, generations = (
-        m._meta.db_table for m in (PushReceipt, Share, Version, Artifact, AuthzGeneration)
+    receipts, shares, versions, artifacts, generations, views, search = (
+        m._meta.db_table
+        for m in (PushReceipt, Share, Version, Artifact, AuthzGeneration, View, SearchText)
     )
+    filed = Collection.artifacts.through._meta.db_table
     with connection.cursor() as cursor:
         for start in range(0, len(artifact_ids), 500):  # SQLite's limit on parameters
             ids = artifact_ids[start : start + 500]
@@ -178,6 +185,10 @@ def _rows_delete(artifact_ids: list[str]) -> None:
                 f"DELETE FROM {receipts} WHERE version_id IN "  # noqa: S608
                 f"(SELECT id FROM {versions} WHERE artifact_id IN ({marks}))",
                 f"DELETE FROM {shares} WHERE artifact_id IN ({marks})",  # noqa: S608
+                f"DELETE FROM {views} WHERE artifact_id IN ({marks})",  # noqa: S608
+                f"DELETE FROM {filed} WHERE artifact_id IN ({marks})",  # noqa: S608
+                # On SQLite a trigger takes the FTS5 rows along (artifacts.search).
+                f"DELETE FROM {search} WHERE artifact_id IN ({marks})",  # noqa: S608
                 f"DELETE FROM {versions} WHERE artifact_id IN ({marks})",  # noqa: S608
                 f"DELETE FROM {artifacts} WHERE id IN ({marks})",  # noqa: S608
             ):

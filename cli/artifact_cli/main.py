@@ -396,6 +396,8 @@ def list_artifacts(
     """
     if every and ctx.get_parameter_source("limit") is not ParameterSource.DEFAULT:
         raise _usage("give --all or --limit, not both")
+    if every and ctx.get_parameter_source("sort") is ParameterSource.DEFAULT:
+        sort = "created"  # the one order a walk through every page misses nothing in
     filters = {
         "scope": scope or "",
         "author": author,

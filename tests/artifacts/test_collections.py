@@ -79,3 +79,34 @@ def test_the_ui_files_artifacts_and_a_collection_page_lists_them(personas, other
     assert other.client.get("/", {"collection": elsewhere.pk}).status_code == 302
     refused = other.client.post(f"/a/{artifact_id}/collections", {"collections": "Mine"})
     assert refused.status_code == 302 and not Collection.objects.filter(slug="mine").exists()
+
+
+def test_collections_follow_the_orgs_rules_and_purges_take_their_filings(personas, org):
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from artifacts.retention.enforce import retention_enforce
+
+    member, other = personas["member"], personas["other_member"]
+    artifact_id = member.push(visibility="org", collection="Kept names").json()["id"]
+    other.client.get(f"/a/{artifact_id}/")  # a view record
+    org.require_mfa = True
+    org.save()
+    assert b"Kept names" not in other.client.get("/").content  # no second factor here
+    org.require_mfa = False
+    org.artifacts_enabled = False
+    org.save()
+    assert member.api("get", "/collections").status_code == 403
+    assert _json(member, "post", "/collections", {"name": "x"}).status_code == 403
+    assert b"Kept names" not in member.client.get("/").content
+    org.artifacts_enabled = True
+    org.save()
+    # Deleted, then purged past the grace period: its filing and view records go too.
+    assert member.api("delete", f"/artifacts/{artifact_id}").status_code == 204
+    retention_enforce(organization=org, as_of=timezone.now() + timedelta(days=400))
+    assert not Artifact.objects.filter(pk=artifact_id).exists()
+    if connection.vendor == "sqlite":
+        connection.check_constraints()
+    assert Collection.objects.get(slug="kept-names").artifacts.count() == 0

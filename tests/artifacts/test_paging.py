@@ -175,3 +175,42 @@ def test_lists_filter_by_whose_author_format_and_date_and_sort_by_title(personas
         assert member.api("get", "/artifacts", data=bad).status_code in (400, 422), bad
     home = member.client.get("/", {"scope": "mine", "sort": "title"})
     assert [a.pk for a in home.context["artifacts"]] == [md, mine]
+
+
+def test_a_forged_or_foreign_cursor_is_refused_never_a_500(member, personas):
+    for n in range(3):
+        member.push(name=f"{n}.html")
+    by_title = member.api("get", "/artifacts", data={"sort": "title", "limit": 1}).json()
+    foreign = member.api("get", "/artifacts", data={"cursor": by_title["next_cursor"]})
+    assert foreign.status_code == 400  # a cursor of another order
+
+    def forged(values):
+        return base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
+
+    order = "-updated_at,-pk"
+    for values in (
+        [order, 5, "x"],
+        [order, "abc", "x"],
+        [order, True, "x"],
+        [order, None, "x"],
+        [order, {"t": "2026-13-45T00:00:00"}, "x"],
+        [order, 10**30, "x"],
+        "[" * 5000 + "]" * 5000,
+    ):
+        cursor = (
+            forged(values)
+            if isinstance(values, list)
+            else base64.urlsafe_b64encode(values.encode()).decode()
+        )
+        for path in ("/artifacts", "/org/members", "/collections"):
+            assert member.api("get", path, data={"cursor": cursor}).status_code in (400, 403), (
+                path,
+                values,
+            )
+    assert member.client.get("/", {"cursor": forged([order, 5, "x"])}).status_code == 302
+    assert (
+        member.api(
+            "get", "/artifacts", data={"updated_since": "9999-12-31T23:59:59-05:00"}
+        ).status_code
+        == 400
+    )

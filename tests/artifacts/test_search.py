@@ -9,10 +9,12 @@ from django.core.management import call_command
 from django.db import connection
 
 from artifacts.models import Artifact, SearchText
+from artifacts.retention.enforce import retention_enforce
 
 HTML = b"""<!doctype html><title>t</title><style>.zebracorn{}</style>
 <h1>Quarterly numbers</h1><p>The zebracorn grew 3 &lt; 5 times.</p>
 <script>var hiddenword = 1;</script>"""
+PAGE_2 = b"<!doctype html><p>second</p>"
 MARKDOWN = b"# Runbook\n\nRestart the **flux capacitor** before the zebracorn wakes.\n"
 
 
@@ -128,3 +130,36 @@ def test_the_reindex_command_indexes_what_came_before_search(member):
     call_command("search_reindex", "--org", "acme", stdout=out, stderr=io.StringIO())
     assert out.getvalue().strip() == "Indexed 1 artifacts."
     assert [a["id"] for a in _search(member, "epsilonword")] == [artifact_id]
+
+
+def test_negation_and_odd_input_behave_as_web_search(member, indexed):
+    both = indexed(lambda: member.push(data=b"<p>xxword yyword zzword</p>").json()["id"])
+    only_x = indexed(lambda: member.push(data=b"<p>xxword</p>").json()["id"])
+    x_and_z = indexed(lambda: member.push(data=b"<p>xxword zzword</p>").json()["id"])
+    assert {a["id"] for a in _search(member, "xxword -yyword")} == {only_x, x_and_z}
+    assert [a["id"] for a in _search(member, "xxword -yyword zzword")] == [x_and_z]
+    assert both not in {a["id"] for a in _search(member, "-yyword")}
+    assert len(_search(member, "\x00")) == 3  # no words: no search, the whole list
+    assert _search(member, "xx\x00word") == []  # "xx word": two words, none of them here
+
+
+def test_a_rank_tells_nothing_of_other_orgs(personas, indexed):
+    member, outsider = personas["member"], personas["outsider"]
+    for _ in range(2):
+        indexed(lambda: member.push(data=b"<p>nightingale</p>"))
+    first = member.api("get", "/artifacts", data={"q": "nightingale", "limit": 1}).json()
+    for _ in range(5):  # another org's private pages with the word
+        indexed(lambda: outsider.push(data=b"<p>nightingale nightingale</p>"))
+    again = member.api("get", "/artifacts", data={"q": "nightingale", "limit": 1}).json()
+    assert first["next_cursor"] == again["next_cursor"]
+
+
+def test_pruned_versions_leave_search(personas, org, indexed):
+    member = personas["member"]
+    artifact_id = indexed(lambda: member.push(message="codename bluefalcon").json()["id"])
+    indexed(lambda: member.push(data=PAGE_2, to=artifact_id, message="v2"))
+    assert len(_search(member, "bluefalcon")) == 1
+    org.retention_keep_versions = 1
+    org.save()
+    indexed(lambda: retention_enforce(organization=org))
+    assert _search(member, "bluefalcon") == []
