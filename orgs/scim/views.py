@@ -5,6 +5,8 @@ raised it, is a SCIM Error body."""
 
 import json
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 
 from django.db import IntegrityError
@@ -261,30 +263,6 @@ def _user_response(request, scim_user, context: Context, status: int = 200) -> J
     return _response(_dump(resource, context, parameters), status, **headers)
 
 
-@scim_endpoint("GET", "PUT", "PATCH", "DELETE")
-def user(request, scim_id: str):
-    token = request.scim_token
-    if request.method == "GET":
-        scim_user = scim_users(token.organization).filter(pk=uuid_or_none(scim_id)).first()
-        if scim_user is None:
-            raise NotFoundException(detail=f"No user {scim_id}.")
-        return _user_response(request, scim_user, Context.RESOURCE_QUERY_RESPONSE)
-    if request.method == "DELETE":
-        services.scim_user_delete(token=token, scim_id=scim_id)
-        return HttpResponse(status=204)
-    if request.method == "PUT":
-        resource = UserRequest.model_validate(
-            _body(request), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST
-        )
-        scim_user = services.scim_user_replace(token=token, scim_id=scim_id, resource=resource)
-        return _user_response(request, scim_user, Context.RESOURCE_REPLACEMENT_RESPONSE)
-    patch = PatchOp[UserRequest].model_validate(
-        _body(request), scim_ctx=Context.RESOURCE_PATCH_REQUEST
-    )
-    scim_user = services.scim_user_patch(token=token, scim_id=scim_id, patch=patch)
-    return _user_response(request, scim_user, Context.RESOURCE_PATCH_RESPONSE)
-
-
 @scim_endpoint("GET", "POST")
 def groups(request):
     if request.method == "GET":
@@ -325,28 +303,70 @@ def _group_response(request, scim_group, context: Context, status: int = 200) ->
     return _response(_dump(resource, context, parameters), status, **headers)
 
 
-@scim_endpoint("GET", "PUT", "PATCH", "DELETE")
-def group(request, scim_id: str):
-    token = request.scim_token
-    if request.method == "GET":
-        scim_group = scim_groups(token.organization).filter(pk=uuid_or_none(scim_id)).first()
-        if scim_group is None:
-            raise NotFoundException(detail=f"No group {scim_id}.")
-        return _group_response(request, scim_group, Context.RESOURCE_QUERY_RESPONSE)
-    if request.method == "DELETE":
-        services.scim_group_delete(token=token, scim_id=scim_id)
-        return HttpResponse(status=204)
-    if request.method == "PUT":
-        resource = GroupRequest.model_validate(
-            _body(request), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST
+@dataclass(frozen=True)
+class _Kind:
+    """What the one-resource endpoints of Users and of Groups differ in."""
+
+    label: str
+    model: type
+    find: Callable  # (org, pk) -> the row, or None
+    respond: Callable  # (request, row, context) -> the response
+    replace: Callable  # services: (token=, scim_id=, resource=)
+    patch: Callable  # services: (token=, scim_id=, patch=)
+    delete: Callable  # services: (token=, scim_id=)
+
+
+def _one_resource(kind: _Kind):
+    """GET, PUT, PATCH and DELETE of one user or group, through its services."""
+
+    @scim_endpoint("GET", "PUT", "PATCH", "DELETE")
+    def view(request, scim_id: str):
+        token = request.scim_token
+        if request.method == "GET":
+            row = kind.find(token.organization, uuid_or_none(scim_id))
+            if row is None:
+                raise NotFoundException(detail=f"No {kind.label} {scim_id}.")
+            return kind.respond(request, row, Context.RESOURCE_QUERY_RESPONSE)
+        if request.method == "DELETE":
+            kind.delete(token=token, scim_id=scim_id)
+            return HttpResponse(status=204)
+        if request.method == "PUT":
+            resource = kind.model.model_validate(
+                _body(request), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST
+            )
+            row = kind.replace(token=token, scim_id=scim_id, resource=resource)
+            return kind.respond(request, row, Context.RESOURCE_REPLACEMENT_RESPONSE)
+        patch = PatchOp[kind.model].model_validate(
+            _body(request), scim_ctx=Context.RESOURCE_PATCH_REQUEST
         )
-        scim_group = services.scim_group_replace(token=token, scim_id=scim_id, resource=resource)
-        return _group_response(request, scim_group, Context.RESOURCE_REPLACEMENT_RESPONSE)
-    patch = PatchOp[GroupRequest].model_validate(
-        _body(request), scim_ctx=Context.RESOURCE_PATCH_REQUEST
+        row = kind.patch(token=token, scim_id=scim_id, patch=patch)
+        return kind.respond(request, row, Context.RESOURCE_PATCH_RESPONSE)
+
+    return view
+
+
+user = _one_resource(
+    _Kind(
+        label="user",
+        model=UserRequest,
+        find=lambda org, pk: scim_users(org).filter(pk=pk).first(),
+        respond=_user_response,
+        replace=services.scim_user_replace,
+        patch=services.scim_user_patch,
+        delete=services.scim_user_delete,
     )
-    scim_group = services.scim_group_patch(token=token, scim_id=scim_id, patch=patch)
-    return _group_response(request, scim_group, Context.RESOURCE_PATCH_RESPONSE)
+)
+group = _one_resource(
+    _Kind(
+        label="group",
+        model=GroupRequest,
+        find=lambda org, pk: scim_groups(org).filter(pk=pk).first(),
+        respond=_group_response,
+        replace=services.scim_group_replace,
+        patch=services.scim_group_patch,
+        delete=services.scim_group_delete,
+    )
+)
 
 
 @scim_endpoint("POST")

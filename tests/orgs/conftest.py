@@ -4,9 +4,10 @@ module), an org "acme" that signs in through it, and a browser's round trip."""
 from urllib.parse import urlsplit
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.test import Client
 
-from orgs.models import Role
+from orgs.models import AuditEvent, Membership, Role
 from orgs.services import group_create, member_add, org_create
 from orgs.sso.services import connection_save
 from tests.helpers import APP_HOST
@@ -90,3 +91,21 @@ def sso_sign_in(idp, login: str, *, org: str = "acme", next_url: str = "", brows
     back = browse_provider(start["Location"], login=login, app_prefix=APP)
     parts = urlsplit(back)
     return browser.get(f"{parts.path}?{parts.query}"), browser
+
+
+def assert_joined_with_claims(org, email: str, browser) -> object:
+    """The first sign-in made the member: admin (the role claim; the auto-join role is
+    member), in the groups the claim names that the org has, signed in, every change
+    audited with the provider as actor. Returns the user."""
+    user = get_user_model().objects.get(email=email)
+    assert Membership.objects.get(user=user, organization=org).role == Role.ADMIN
+    assert set(user.org_groups.values_list("slug", flat=True)) == {"design"}
+    assert browser.get(f"/org/{org.slug}/admin/").status_code == 200  # signed in, as an admin
+    events = AuditEvent.objects.filter(organization=org).values_list("action", "actor_kind")
+    assert {
+        ("member.sso_join", "idp"),
+        ("member.role_change", "idp"),
+        ("group.member_add", "idp"),
+        ("sso.sign_in", "user"),
+    } <= set(events)
+    return user

@@ -13,7 +13,14 @@ from orgs.services import member_add, org_create
 from orgs.sso.services import connection_save
 from tests.helpers import APP_HOST
 from tests.idp.oidc import browse_provider, client, oidc_provider_start
-from tests.orgs.conftest import ACCOUNTS, APP, callback, sso_org, sso_sign_in
+from tests.orgs.conftest import (
+    ACCOUNTS,
+    APP,
+    assert_joined_with_claims,
+    callback,
+    sso_org,
+    sso_sign_in,
+)
 
 
 def refused(response, words: str):
@@ -25,18 +32,7 @@ def refused(response, words: str):
 def test_first_sign_in_makes_the_member_with_claimed_role_and_groups(acme, idp):
     response, browser = sso_sign_in(idp, "alice", next_url="/org/acme/admin/")
     assert response.status_code == 302 and response["Location"] == "/org/acme/admin/"
-    user = get_user_model().objects.get(email="alice@acme.test")
-    membership = Membership.objects.get(user=user, organization=acme)
-    assert membership.role == Role.ADMIN  # the role claim; the auto-join role was member
-    assert set(user.org_groups.values_list("slug", flat=True)) == {"design"}
-    assert browser.get("/org/acme/admin/").status_code == 200  # signed in, as an admin
-    events = AuditEvent.objects.filter(organization=acme).values_list("action", "actor_kind")
-    assert {
-        ("member.sso_join", "idp"),
-        ("member.role_change", "idp"),
-        ("group.member_add", "idp"),
-        ("sso.sign_in", "user"),
-    } <= set(events)
+    assert_joined_with_claims(acme, "alice@acme.test", browser)
 
 
 def test_next_leaving_the_site_is_not_followed(acme, idp):
