@@ -15,11 +15,20 @@ import re
 from html.parser import HTMLParser
 
 from celery import shared_task
-from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
+from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchVector
 from django.db import connection, transaction
-from django.db.models import Case, F, FloatField, Q, QuerySet, TextField, Value, When
+from django.db.models import (
+    Case,
+    FloatField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+    When,
+)
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce
 
 from . import storage
 from .models import Artifact, Format, SearchText
@@ -156,29 +165,55 @@ def _title_holds(words: str) -> Case:
     )
 
 
-def search_filter(queryset: QuerySet, words: str) -> QuerySet:
+def search_filter(queryset: QuerySet, words: str, *, ranked: bool = True) -> QuerySet:
     """The artifacts of `queryset` (already what the searcher may see) whose words match,
     or whose title holds them as typed (at once, before the background indexing has run),
-    each with `rank` (higher: better; a title that holds the words outranks the text) and
-    `snippet_raw` (the text around the matches, START/STOP around each; snippet_html)."""
+    each with `rank` (higher: better; how well the title matches: a match in the text alone
+    ranks 0, and the list's order decides among those) and `snippet_raw` (the text around
+    the matches, START/STOP around each; snippet_html). `ranked`: the caller orders by
+    rank."""
     if _postgres():
-        in_title = _title_holds(words)
         query = SearchQuery(words, search_type="websearch", config="simple")
-        matched = queryset.filter(Q(searchtext__document=query) | Q(title__icontains=words))
-        return matched.annotate(
-            rank=Coalesce(
-                SearchRank(F("searchtext__document"), query), 0.0, output_field=FloatField()
-            )
-            + in_title,
-            snippet_raw=SearchHeadline(
-                "searchtext__body",
+        # The matches first, each from its index (the tsvector's GIN, the title's trigrams),
+        # and only then what the searcher may see of them: a join of the two tables with
+        # an OR between them would read every row of both.
+        indexed = SearchText.objects.filter(document=query).values("artifact_id")
+        titled = Artifact.objects.filter(title__icontains=words).values("pk")
+        # Ranked, every match is read, so the query starts from them (a union of the two).
+        # In another order, it reads the list's index and checks each row against the two
+        # sets of matches (hashed): given IN (union) with a LIMIT, PostgreSQL may instead
+        # rescan the union for every row of the list, 2 s for a common word.
+        matches = (
+            Q(pk__in=indexed.union(titled)) if ranked else Q(pk__in=indexed) | Q(pk__in=titled)
+        )
+        # Ranked by the title alone, then in the list's order (last updated first): 2 if it
+        # holds the words as typed, 1 if it holds them all (a set read from an index of
+        # the titles' words), 0 for a match of the text only. ts_rank of the whole text
+        # would read every match's tsvector: 6 µs each, 60 ms for a word in a tenth of
+        # 100,000 pages (docs/benchmarks.md).
+        title_words = Artifact.objects.annotate(
+            words=SearchVector("title", config="simple")
+        ).filter(words=query)
+        rank = _title_holds(words) + Case(
+            When(pk__in=title_words.values("pk"), then=Value(1.0)),
+            default=Value(0.0),
+            output_field=FloatField(),
+        )
+        # The snippet is a subquery, so the database makes it for the rows of the page only.
+        snippet = SearchText.objects.filter(artifact_id=OuterRef("pk")).annotate(
+            headline=SearchHeadline(
+                "body",
                 query,
                 config="simple",
                 start_sel=START,
                 stop_sel=STOP,
                 max_words=30,
                 min_words=12,
-            ),
+            )
+        )
+        return queryset.filter(matches).annotate(
+            rank=rank,
+            snippet_raw=Subquery(snippet.values("headline")[:1]),
         )
     # SQLite: which artifacts match, by FTS5; how well, by the title, then by whether the
     # text matches at all. SECURITY: not bm25, whose statistics span the whole table, every

@@ -24,6 +24,7 @@ from django.utils.dateparse import parse_datetime
 from ninja import Schema
 
 from .errors import Invalid
+from .query_plans import planned_per_query
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -89,7 +90,11 @@ def _decoded(cursor: str, order: tuple[str, ...]) -> list:
 
 def _after(order: tuple[str, ...], values: list) -> Q:
     """Rows strictly after the row with these sort values, in this order:
-    (a > x) or (a = x and b > y) or …, with < for descending fields."""
+    a >= x and ((a > x) or (a = x and b > y) or …), with < for descending fields. The
+    first term says nothing new, but it is what lets the database start an index scan
+    at the cursor instead of at the top of the list."""
+    first = order[0].lstrip("-")
+    bound = Q(**{f"{first}__{'lte' if order[0].startswith('-') else 'gte'}": values[0]})
     after = Q(pk__in=[])
     for i, field in enumerate(order):
         name = field.lstrip("-")
@@ -97,7 +102,7 @@ def _after(order: tuple[str, ...], values: list) -> Q:
         for earlier, value in zip(order[:i], values[:i], strict=True):
             step &= Q(**{earlier.lstrip("-"): value})
         after |= step
-    return after
+    return bound & after
 
 
 def limit_clean(limit: int) -> int:
@@ -114,15 +119,20 @@ def page_of(queryset: QuerySet, order: tuple[str, ...], *, limit: int, cursor: s
     try:
         if cursor:
             queryset = queryset.filter(_after(order, _decoded(cursor, order)))
-        rows = list(queryset[: limit + 1])
+        with planned_per_query():  # a list's best plan depends on what it asks
+            rows = list(queryset[: limit + 1])
     except (TypeError, ValueError, OverflowError, ValidationError, DataError) as exc:
         # A value of the wrong kind for its field (a forged cursor): refused, not a 500.
         raise Invalid(_REFUSED, field="cursor") from exc
     if len(rows) <= limit:
         return Page(rows, None)
     rows = rows[:limit]
-    last = [_value_of(rows[-1], field.lstrip("-")) for field in order]
-    return Page(rows, _encoded(order, last))
+    return Page(rows, cursor_after(rows[-1], order))
+
+
+def cursor_after(row, order: tuple[str, ...]) -> str:
+    """The cursor of the page that starts after this row."""
+    return _encoded(order, [_value_of(row, field.lstrip("-")) for field in order])
 
 
 def page_answer(request, response: HttpResponse, page: Page, items: list, limit: int) -> dict:

@@ -1,4 +1,5 @@
-"""Django's PostgreSQL backend with a free connection health check.
+"""Django's PostgreSQL backend with a free connection health check, and lists planned for
+their own parameters (orgs.query_plans).
 
 CONN_HEALTH_CHECKS makes Django send `SELECT 1` before the first query of every request,
 so that a connection broken by a database restart is replaced instead of failing the
@@ -16,10 +17,28 @@ import psycopg
 from django.db.backends.postgresql import base
 from psycopg.pq import TransactionStatus
 
+from orgs.query_plans import planned_per_query_now
+
 _IDLE = (TransactionStatus.IDLE, TransactionStatus.INTRANS)
 
 
+class ServerBindingCursor(base.ServerBindingCursor):
+    """Django's cursor for server-side binding, which leaves psycopg to prepare a query
+    run often, except inside orgs.query_plans.planned_per_query()."""
+
+    def execute(self, query, params=None, *, prepare=None, binary=None):
+        if prepare is None and planned_per_query_now.get():
+            prepare = False
+        return super().execute(query, params, prepare=prepare, binary=binary)
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
+    def get_connection_params(self):
+        params = super().get_connection_params()
+        if params.get("cursor_factory") is base.ServerBindingCursor:
+            params["cursor_factory"] = ServerBindingCursor
+        return params
+
     def is_usable(self):
         if self.connection is None or self.connection.closed:
             return False

@@ -133,6 +133,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         keepalives_interval=10,
         keepalives_count=3,
     )
+    # No JIT compiling: it pays off for reports over millions of rows, never for a page of
+    # 50, yet its estimate of cost started it on a search of 100,000 artifacts, which then
+    # spent 40 to 600 ms compiling (bench/bench_scale.py). Sent as a startup option: a
+    # pooler that refuses those wants ARTIFACTS_DB_JIT=server and `jit = off` in the
+    # server's own configuration (docs/deploy.md).
+    if os.environ.get("ARTIFACTS_DB_JIT", "off") == "off":
+        DATABASES["default"]["OPTIONS"]["options"] = "-c jit=off"
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Concurrent pushes wait for the write lock instead of failing at once.
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
