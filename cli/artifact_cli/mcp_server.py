@@ -136,16 +136,17 @@ def list_artifacts(
         str, Field(description="Only those updated since this date or ISO 8601 time.")
     ] = "",
     sort: Annotated[
-        Literal["updated", "title", "created", "relevance"],
+        Literal["updated", "title", "created", "relevance"] | None,
         Field(
             description="updated: last updated first; title; created: newest first; "
-            "relevance: best matches of `query` first."
+            "relevance: best matches of `query` first. By default relevance with a "
+            "`query`, updated without."
         ),
-    ] = "updated",
+    ] = None,
     collection: Annotated[str, Field(description="Only those in this collection (slug).")] = "",
 ) -> dict[str, Any]:
-    """List the artifacts you can see in your organisation, last updated first unless
-    `sort` says otherwise, with their URLs: at most `limit` of them. More may follow: when
+    """List the artifacts you can see in your organisation (the best matches of `query`
+    first, or the last updated) with their URLs: at most `limit` of them. More may follow: when
     `next_cursor` is not null, call again with that cursor (and the same filters) for the
     next ones."""
     filters = {
@@ -153,7 +154,7 @@ def list_artifacts(
         "author": author,
         "format": format,
         "updated_since": updated_since,
-        "sort": sort,
+        "sort": sort or ("relevance" if query else "updated"),
         "collection": collection,
     }
     with _api() as api:

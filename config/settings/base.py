@@ -139,7 +139,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # pooler that refuses those wants ARTIFACTS_DB_JIT=server and `jit = off` in the
     # server's own configuration (docs/deploy.md).
     if os.environ.get("ARTIFACTS_DB_JIT", "off") == "off":
-        DATABASES["default"]["OPTIONS"]["options"] = "-c jit=off"
+        given = DATABASES["default"]["OPTIONS"].get("options", "")  # DATABASE_URL's ?options=
+        DATABASES["default"]["OPTIONS"]["options"] = f"{given} -c jit=off".strip()
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Concurrent pushes wait for the write lock instead of failing at once.
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
