@@ -208,7 +208,11 @@ class View(models.Model):
     viewed_at = models.DateTimeField(db_index=True)
 
     class Meta:
-        indexes = [models.Index(fields=["artifact", "-viewed_at"])]
+        indexes = [
+            models.Index(fields=["artifact", "-viewed_at"]),  # who opened it, newest first
+            # The counts (artifacts.readers.views_summary), read from the index alone.
+            models.Index(fields=["artifact", "number", "user", "viewed_at"], name="view_counts"),
+        ]
 
     def __str__(self):
         return f"{self.user} opened {self.artifact_id} v{self.number}"

@@ -73,26 +73,34 @@ class ViewCounts:
 
 
 def views_summary(artifact: Artifact) -> tuple[ViewCounts, list[dict]]:
-    """The artifact's counts, and each version's (newest first): two queries."""
-    rows = artifact.views.aggregate(
-        views=Count("pk"), unique=Count("user", distinct=True), last=Max("viewed_at")
+    """The artifact's counts, and each version's (newest first), from one query: its opens
+    grouped by version and reader (at most versions × members rows, read from the index
+    that holds the four columns), summed here. COUNT(DISTINCT) per version and overall
+    took two passes over every record: 87 ms for 60,000 (docs/benchmarks.md)."""
+    groups = (
+        artifact.views.values("number", "user")
+        .annotate(views=Count("*"), last=Max("viewed_at"))  # "*": the index has no id
+        .order_by()
     )
-    total = ViewCounts(rows["views"], rows["unique"], rows["last"])
-    per_version = (
-        artifact.views.values("number")
-        .annotate(views=Count("pk"), unique=Count("user", distinct=True), last=Max("viewed_at"))
-        .order_by("-number")
-    )
-    versions = [
-        {
-            "number": v["number"],
-            "views": v["views"],
-            "unique_viewers": v["unique"],
-            "last_viewed_at": v["last"],
-        }
-        for v in per_version
-    ]
-    return total, versions
+    per_version: dict[int, dict] = {}
+    readers, total, last_of_all = set(), 0, None
+    for group in groups:
+        version = per_version.setdefault(
+            group["number"],
+            {"number": group["number"], "views": 0, "unique_viewers": 0, "last_viewed_at": None},
+        )
+        version["views"] += group["views"]
+        version["unique_viewers"] += 1
+        version["last_viewed_at"] = _later(version["last_viewed_at"], group["last"])
+        readers.add(group["user"])
+        total += group["views"]
+        last_of_all = _later(last_of_all, group["last"])
+    versions = [per_version[n] for n in sorted(per_version, reverse=True)]
+    return ViewCounts(total, len(readers), last_of_all), versions
+
+
+def _later(a: datetime | None, b: datetime) -> datetime:
+    return b if a is None or b > a else a
 
 
 def views_of(artifact: Artifact) -> QuerySet[View]:

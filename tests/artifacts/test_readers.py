@@ -86,3 +86,36 @@ def test_view_records_go_with_the_artifact_and_after_the_orgs_bound(personas, or
         "patch", "/org/settings", data={"retention_view_days": 0}, content_type="application/json"
     )
     assert response.status_code == 400
+
+
+def test_the_counts_sum_each_version_and_reader(personas):
+    from artifacts.readers import views_summary
+
+    member, other, viewer = personas["member"], personas["other_member"], personas["viewer"]
+    artifact_id = member.push(visibility="org").json()["id"]
+    member.push(data=PAGE + b"2", to=artifact_id)
+    now = timezone.now()
+    opens = [(other, 1, 50), (other, 1, 40), (viewer, 1, 30), (other, 2, 20), (other, 2, 5)]
+    View.objects.bulk_create(
+        View(artifact_id=artifact_id, user=p.user, number=n, viewed_at=now - timedelta(minutes=m))
+        for p, n, m in opens
+    )
+    counts, versions = views_summary(Artifact.objects.get(pk=artifact_id))
+    assert (counts.views, counts.unique_viewers) == (5, 2)
+    assert counts.last_viewed_at == now - timedelta(minutes=5)
+    assert versions == [
+        {
+            "number": 2,
+            "views": 2,
+            "unique_viewers": 1,
+            "last_viewed_at": now - timedelta(minutes=5),
+        },
+        {
+            "number": 1,
+            "views": 3,
+            "unique_viewers": 2,
+            "last_viewed_at": now - timedelta(minutes=30),
+        },
+    ]
+    empty = Artifact.objects.get(pk=member.push().json()["id"])
+    assert views_summary(empty) == (type(counts)(0, 0, None), [])
