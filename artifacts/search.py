@@ -1,6 +1,6 @@
 """Full-text search over an artifact's title, its versions' messages and the text of the
-version its link shows: PostgreSQL full-text search (a GIN index, websearch_to_tsquery,
-ts_rank, ts_headline) in production, SQLite FTS5 on the embedded default.
+version its link shows: PostgreSQL full-text search (GIN indexes, websearch_to_tsquery,
+ts_headline) in production, SQLite FTS5 on the embedded default.
 
 The index (SearchText, and on SQLite its FTS5 table) is written in the background after
 a push, a restore, or a change of title or of the version the link shows, and removed

@@ -163,3 +163,17 @@ def test_pruned_versions_leave_search(personas, org, indexed):
     org.save()
     indexed(lambda: retention_enforce(organization=org))
     assert _search(member, "bluefalcon") == []
+
+
+def test_a_title_as_typed_ranks_first_then_one_with_all_the_words_then_the_text(member, indexed):
+    from django.db import connection
+
+    typed = indexed(lambda: member.push(title="Report: kestrel owl").json()["id"])
+    all_words = indexed(lambda: member.push(title="Owl and kestrel").json()["id"])
+    text = indexed(lambda: member.push(data=b"<p>kestrel owl</p>", title="Birds").json()["id"])
+    ranked = [a["id"] for a in _search(member, "kestrel owl")]
+    assert ranked[0] == typed and set(ranked) == {typed, all_words, text}
+    if connection.vendor == "postgresql":  # FTS5 tells a title's words from the text's only
+        assert ranked == [typed, all_words, text]  # not the newest first
+    newest_first = [a["id"] for a in _search(member, "kestrel owl", sort="updated")]
+    assert newest_first == [text, all_words, typed]
