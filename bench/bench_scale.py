@@ -109,12 +109,11 @@ def cases(people):
     """(name, client, path, target ms, what it shows) for each list measured."""
     from urllib.parse import urlencode
 
-    from django.db.models import Count
     from django.utils import timezone
 
-    from artifacts.models import Artifact, Collection
+    from artifacts.models import Collection
     from artifacts.selectors import ListFilters, artifact_list
-    from bench.scale_data import rank_share, word
+    from bench.scale_data import most_read, rank_share, word
     from orgs.paging import cursor_after
 
     reader, author, org = people.reader, people.author, people.organization
@@ -128,15 +127,7 @@ def cases(people):
 
     big = Collection.objects.get(organization=org, slug="c0")
     typical = Collection.objects.get(organization=org, slug="c5")
-    read_most = (
-        Artifact.objects.filter(organization=org, author=author)
-        .annotate(n=Count("views"))
-        .order_by("-n")
-        .first()
-    )
-    read_most_of_all = (
-        Artifact.objects.filter(organization=org).annotate(n=Count("views")).order_by("-n").first()
-    )
+    read_most, read_most_of_all = most_read(org, author=author), most_read(org)
     since = (timezone.now() - timedelta(days=30)).date().isoformat()
     common, rare = 200, 2000
     q_common, q_rare = word(common), word(rare)

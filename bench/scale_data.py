@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
+from django.db.models import Count
 
 from artifacts.models import Artifact, Collection
 from orgs.models import Group, Membership, Organization, Role
@@ -55,6 +56,13 @@ def _draw(i: str, j: str) -> str:
     drawn with probability log(1 + 1/r) / log(V + 1) (rank_share)."""
     u = _fraction(i, j)
     return f"(%(vocab)s::text[])[floor(power({VOCABULARY} + 1, {u}))::int]"
+
+
+def most_read(organization: Organization, **filters) -> Artifact:
+    """The org's artifact (narrowed by `filters`, e.g. author=) with the most view
+    records, their number in `n`."""
+    artifacts = Artifact.objects.filter(organization=organization, **filters)
+    return artifacts.annotate(n=Count("views")).order_by("-n").first()
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 import pytest
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count
 from django.test import Client
 from django.utils import timezone
 
@@ -53,12 +52,7 @@ def _requests(people) -> list[tuple[str, Client, str]]:
         return cursor_after(artifact_list(reader, filters=filters)[20], filters.order)
 
     collection = Collection.objects.get(organization=org, slug="c0")
-    read_most = (
-        Artifact.objects.filter(organization=org, author=author)
-        .annotate(n=Count("views"))
-        .order_by("-n")
-        .first()
-    )
+    read_most = scale_data.most_read(org, author=author)
     since = (timezone.now() - timedelta(days=90)).date().isoformat()
     word = scale_data.word(3)
     home = [
