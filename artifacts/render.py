@@ -305,6 +305,8 @@ const char *cmark_node_get_fence_info(cmark_node *node);
 cmark_node *cmark_node_first_child(cmark_node *node);
 cmark_node *cmark_node_next(cmark_node *node);
 int cmark_node_insert_before(cmark_node *node, cmark_node *sibling);
+int cmark_node_append_child(cmark_node *node, cmark_node *child);
+int cmark_node_get_heading_level(cmark_node *node);
 int cmark_node_replace(cmark_node *oldnode, cmark_node *newnode);
 void cmark_node_unlink(cmark_node *node);
 """)
@@ -328,7 +330,8 @@ def _node_types() -> dict[str, int]:
     """Node type numbers by name, read from the library rather than copied from its header:
     a wrong number here would let raw HTML through unsanitised, so fail loudly instead."""
     wanted = {"html_block", "html_inline", "code_block", "link", "image", "heading", "text", "code"}
-    sample = b"# `c`\n\n<div>\n\n```\nx\n```\n\n<b> [l](u) ![i](v)\n"
+    wanted |= {"block_quote", "paragraph", "softbreak", "linebreak"}
+    sample = b"# `c`\n\n<div>\n\n```\nx\n```\n\n<b> [l](u) ![i](v)\\\nw\nz\n\n> q\n"
     parser = _lib.cmark_parser_new(0)
     _lib.cmark_parser_feed(parser, sample, len(sample))
     root = _lib.cmark_parser_finish(parser)
@@ -349,6 +352,8 @@ def _node_types() -> dict[str, int]:
 _T = _node_types()
 HTML_BLOCK, HTML_INLINE, CODE_BLOCK = _T["html_block"], _T["html_inline"], _T["code_block"]
 LINK, IMAGE, HEADING, TEXT, CODE = _T["link"], _T["image"], _T["heading"], _T["text"], _T["code"]
+BLOCK_QUOTE, PARAGRAPH = _T["block_quote"], _T["paragraph"]
+LINE_BREAKS = (_T["softbreak"], _T["linebreak"])
 
 
 def _str(ptr) -> str:
@@ -390,10 +395,18 @@ def _highlighted(code: str, lang: str) -> str | None:
 
 
 def _make_safe(root) -> str:
-    """Sanitise the tree in place (see the module docstring); returns the first heading's text."""
-    raw, links, images, code, heading = [], [], [], [], []
-    buckets = {HTML_BLOCK: raw, HTML_INLINE: raw, LINK: links, IMAGE: images, CODE_BLOCK: code}
-    in_heading = None  # the first heading, while inside it
+    """Sanitise the tree in place (see the module docstring), then add what GitHub adds:
+    alerts, heading anchors and a contents list. Returns the first heading's text."""
+    raw, links, images, code, quotes, headings = [], [], [], [], [], []
+    buckets = {
+        HTML_BLOCK: raw,
+        HTML_INLINE: raw,
+        LINK: links,
+        IMAGE: images,
+        CODE_BLOCK: code,
+        BLOCK_QUOTE: quotes,
+    }
+    in_heading = None  # (node, its text's parts) while inside a heading
     it = _lib.cmark_iter_new(root)
     next_event, get_node, get_type = (
         _lib.cmark_iter_next,
@@ -404,16 +417,17 @@ def _make_safe(root) -> str:
         while (event := next_event(it)) != _EVENT_DONE:
             node = get_node(it)
             if event != _EVENT_ENTER:
-                if node == in_heading:
-                    in_heading = False
+                if in_heading and node == in_heading[0]:
+                    in_heading = None
                 continue
             kind = get_type(node)
             if (bucket := buckets.get(kind)) is not None:
                 bucket.append(node)
-            if in_heading is None and kind == HEADING:
-                in_heading = node
+            if kind == HEADING:
+                in_heading = (node, [])
+                headings.append(in_heading)
             elif in_heading and kind in (TEXT, CODE):
-                heading.append(_str(_lib.cmark_node_get_literal(node)))
+                in_heading[1].append(_str(_lib.cmark_node_get_literal(node)))
     finally:
         _lib.cmark_iter_free(it)
 
@@ -436,13 +450,126 @@ def _make_safe(root) -> str:
         if (highlighted := _highlighted(literal, lang[0] if lang else "")) is None:
             continue
         budget -= len(literal)
-        block = _lib.cmark_node_new(HTML_BLOCK)
-        _lib.cmark_node_set_literal(block, highlighted.encode())
-        if _lib.cmark_node_replace(node, block):
+        _replace(node, _html_node(HTML_BLOCK, highlighted))
+    # What follows writes HTML of its own, after the author's was cleaned: every piece of
+    # the author's text in it is escaped.
+    for quote in quotes:
+        _alert(quote)
+    sections = [(node, "".join(parts)) for node, parts in headings]
+    _anchors_and_contents(root, sections)
+    return sections[0][1] if sections else ""
+
+
+def _html_node(kind: int, literal: str):
+    node = _lib.cmark_node_new(kind)
+    _lib.cmark_node_set_literal(node, literal.encode())
+    return node
+
+
+def _replace(old, new) -> None:
+    if _lib.cmark_node_replace(old, new):
+        _lib.cmark_node_free(old)
+    else:
+        _lib.cmark_node_free(new)
+
+
+# -- GitHub's alerts, heading anchors and contents ---------------------------------------------
+
+ALERTS = {"note": "Note", "tip": "Tip", "important": "Important", "warning": "Warning"}
+ALERTS["caution"] = "Caution"
+_ALERT_MARK = re.compile(r"\[!([A-Za-z]+)\]")
+CONTENTS_FROM = 3  # headings a document needs for a contents list
+
+
+def _alert(quote) -> None:
+    """A block quote whose first line is only `[!NOTE]` (TIP, IMPORTANT, WARNING, CAUTION;
+    any case) becomes a callout, as on GitHub: the marker goes, the rest stays Markdown."""
+    paragraph = _lib.cmark_node_first_child(quote)
+    if paragraph == _ffi.NULL or _lib.cmark_node_get_type(paragraph) != PARAGRAPH:
+        return
+    mark = _lib.cmark_node_first_child(paragraph)
+    if mark == _ffi.NULL or _lib.cmark_node_get_type(mark) != TEXT:
+        return
+    found = _ALERT_MARK.fullmatch(_str(_lib.cmark_node_get_literal(mark)).strip())
+    after = _lib.cmark_node_next(mark)
+    if not found or found[1].lower() not in ALERTS:
+        return
+    if after != _ffi.NULL and _lib.cmark_node_get_type(after) not in LINE_BREAKS:
+        return  # more on the marker's line: a quote, not an alert
+    kind = found[1].lower()
+    for node in (mark, after):
+        if node != _ffi.NULL:
+            _lib.cmark_node_unlink(node)
             _lib.cmark_node_free(node)
+    if _lib.cmark_node_first_child(paragraph) == _ffi.NULL:
+        _lib.cmark_node_unlink(paragraph)
+        _lib.cmark_node_free(paragraph)
+    opening = (
+        f'<div class="markdown-alert markdown-alert-{kind}" role="note">'
+        f'<p class="markdown-alert-title">{ALERTS[kind]}</p>'
+    )
+    _lib.cmark_node_insert_before(quote, _html_node(HTML_BLOCK, opening))
+    child = _lib.cmark_node_first_child(quote)
+    while child != _ffi.NULL:
+        following = _lib.cmark_node_next(child)
+        _lib.cmark_node_insert_before(quote, child)
+        child = following
+    _replace(quote, _html_node(HTML_BLOCK, "</div>"))
+
+
+_NOT_IN_SLUG = re.compile(r"[^\w\- ]")  # GitHub keeps letters, digits, _, - and spaces
+
+
+def heading_slugs(texts: list[str]) -> list[str]:
+    """GitHub's anchors for these headings: lower case, punctuation dropped, spaces as
+    hyphens, and -1, -2… after a repeat."""
+    seen: dict[str, int] = {}
+    slugs = []
+    for text in texts:
+        slug = original = _NOT_IN_SLUG.sub("", text.strip().lower()).replace(" ", "-")
+        while slug in seen:
+            seen[original] += 1
+            slug = f"{original}-{seen[original]}"
+        seen[slug] = 0
+        slugs.append(slug)
+    return slugs
+
+
+def _anchors_and_contents(root, sections: list[tuple]) -> None:
+    """Each heading gets an anchor (a link to itself, shown on hover); a document with
+    CONTENTS_FROM headings or more gets a contents list after its first heading, or at
+    its top when it does not start with one."""
+    slugs = heading_slugs([text for _, text in sections])
+    for (node, _), slug in zip(sections, slugs, strict=True):
+        anchor = (
+            f'<a class="anchor" id="{html.escape(slug)}" href="#{html.escape(slug)}" '
+            'aria-label="Link to this section">#</a>'
+        )
+        _lib.cmark_node_append_child(node, _html_node(HTML_INLINE, anchor))
+    if len(sections) < CONTENTS_FROM:
+        return
+    items, depth, top = [], 0, min(_lib.cmark_node_get_heading_level(n) for n, _ in sections)
+    for (node, text), slug in zip(sections, slugs, strict=True):
+        level = _lib.cmark_node_get_heading_level(node) - top + 1
+        if level > depth:
+            items.append("<ul><li>" * (level - depth))
         else:
-            _lib.cmark_node_free(block)
-    return "".join(heading)
+            items.append("</li></ul>" * (depth - level) + "</li><li>")
+        items.append(f'<a href="#{html.escape(slug)}">{html.escape(text)}</a>')
+        depth = level
+    items.append("</li></ul>" * depth)
+    contents = _html_node(
+        HTML_BLOCK,
+        '<nav class="contents" aria-label="Contents"><p class="contents-title">Contents</p>'
+        f"{''.join(items)}</nav>",
+    )
+    first = _lib.cmark_node_first_child(root)
+    if first == sections[0][0] and _lib.cmark_node_next(first) != _ffi.NULL:
+        _lib.cmark_node_insert_before(_lib.cmark_node_next(first), contents)
+    elif first != sections[0][0]:
+        _lib.cmark_node_insert_before(first, contents)
+    else:
+        _lib.cmark_node_append_child(root, contents)
 
 
 def _body(source: str) -> tuple[str, str]:
@@ -510,6 +637,20 @@ table{border-collapse:collapse;display:block;max-width:100%;overflow:auto}
 th,td{border:1px solid var(--line);padding:.4em .8em}
 th{background:var(--code);font-weight:600}
 summary{cursor:pointer}
+.anchor{margin-left:.35em;color:var(--muted);text-decoration:none;opacity:0}
+:is(h1,h2,h3,h4,h5,h6):hover .anchor,.anchor:focus{opacity:1}
+.contents{margin:0 0 1.5em;padding:.6em 1em;border:1px solid var(--line);border-radius:6px}
+.contents-title{margin:0 0 .3em;font-weight:600}
+.contents ul{margin:0;padding-left:1.2em}
+.markdown-alert{margin:0 0 1em;padding:.5em 1em;border-left:.25em solid var(--alert)}
+.markdown-alert>:last-child{margin-bottom:0}
+.markdown-alert-title{margin:0 0 .25em;font-weight:600;color:var(--alert)}
+.markdown-alert-note{--alert:#0969da}.markdown-alert-tip{--alert:#1a7f37}
+.markdown-alert-important{--alert:#8250df}.markdown-alert-warning{--alert:#9a6700}
+.markdown-alert-caution{--alert:#cf222e}
+@media (prefers-color-scheme:dark){.markdown-alert-note{--alert:#4493f8}
+.markdown-alert-tip{--alert:#3fb950}.markdown-alert-important{--alert:#ab7df8}
+.markdown-alert-warning{--alert:#d29922}.markdown-alert-caution{--alert:#f85149}}
 .footnotes{font-size:.875em;color:var(--muted);border-top:1px solid var(--line);margin-top:2em;
 padding-top:1em}
 """ + (
@@ -535,8 +676,9 @@ _PAGE = """<!doctype html>
 
 def markdown_render(source: str, *, title: str = "") -> str:
     """The complete, sanitised HTML page for Markdown ``source`` (CommonMark + GFM: tables,
-    strikethrough, autolinks, task lists, footnotes; highlighted fenced code). ``title``
-    defaults to the text of the first heading."""
+    strikethrough, autolinks, task lists, footnotes, alerts; highlighted fenced code;
+    heading anchors, and a contents list from three headings). ``title`` defaults to the
+    text of the first heading."""
     body, heading = _body(source)
     page_title = title or heading.strip()[:200] or "Document"
     return _PAGE.format(title=html.escape(page_title), css=STYLESHEET, body=body)
