@@ -306,6 +306,7 @@ cmark_node *cmark_node_first_child(cmark_node *node);
 cmark_node *cmark_node_next(cmark_node *node);
 int cmark_node_insert_before(cmark_node *node, cmark_node *sibling);
 int cmark_node_append_child(cmark_node *node, cmark_node *child);
+cmark_node *cmark_node_parent(cmark_node *node);
 int cmark_node_get_heading_level(cmark_node *node);
 int cmark_node_replace(cmark_node *oldnode, cmark_node *newnode);
 void cmark_node_unlink(cmark_node *node);
@@ -540,12 +541,19 @@ def _anchors_and_contents(root, sections: list[tuple]) -> None:
     CONTENTS_FROM headings or more gets a contents list after its first heading, or at
     its top when it does not start with one."""
     slugs = heading_slugs([text for _, text in sections])
-    for (node, _), slug in zip(sections, slugs, strict=True):
+    for (node, text), slug in zip(sections, slugs, strict=True):
+        # Beside the heading, not in it (as GitHub): its text and name stay the author's.
         anchor = (
             f'<a class="anchor" id="{html.escape(slug)}" href="#{html.escape(slug)}" '
-            'aria-label="Link to this section">#</a>'
+            f'aria-label="Permalink: {html.escape(text.strip())}">#</a></div>'
         )
-        _lib.cmark_node_append_child(node, _html_node(HTML_INLINE, anchor))
+        _lib.cmark_node_insert_before(node, _html_node(HTML_BLOCK, '<div class="heading">'))
+        if (following := _lib.cmark_node_next(node)) != _ffi.NULL:
+            _lib.cmark_node_insert_before(following, _html_node(HTML_BLOCK, anchor))
+        else:
+            _lib.cmark_node_append_child(
+                _lib.cmark_node_parent(node), _html_node(HTML_BLOCK, anchor)
+            )
     if len(sections) < CONTENTS_FROM:
         return
     items, depth, top = [], 0, min(_lib.cmark_node_get_heading_level(n) for n, _ in sections)
@@ -563,11 +571,13 @@ def _anchors_and_contents(root, sections: list[tuple]) -> None:
         '<nav class="contents" aria-label="Contents"><p class="contents-title">Contents</p>'
         f"{''.join(items)}</nav>",
     )
+    # The document's first nodes are the first heading's wrapper, the heading and its
+    # anchor when it starts with a heading.
     first = _lib.cmark_node_first_child(root)
-    if first == sections[0][0] and _lib.cmark_node_next(first) != _ffi.NULL:
-        _lib.cmark_node_insert_before(_lib.cmark_node_next(first), contents)
-    elif first != sections[0][0]:
+    if _lib.cmark_node_next(first) != sections[0][0]:
         _lib.cmark_node_insert_before(first, contents)
+    elif (after := _lib.cmark_node_next(_lib.cmark_node_next(sections[0][0]))) != _ffi.NULL:
+        _lib.cmark_node_insert_before(after, contents)
     else:
         _lib.cmark_node_append_child(root, contents)
 
@@ -637,8 +647,10 @@ table{border-collapse:collapse;display:block;max-width:100%;overflow:auto}
 th,td{border:1px solid var(--line);padding:.4em .8em}
 th{background:var(--code);font-weight:600}
 summary{cursor:pointer}
-.anchor{margin-left:.35em;color:var(--muted);text-decoration:none;opacity:0}
-:is(h1,h2,h3,h4,h5,h6):hover .anchor,.anchor:focus{opacity:1}
+.heading{position:relative}main>.heading:first-child>:first-child{margin-top:0}
+.anchor{position:absolute;top:0;left:-1.1em;width:1.1em;color:var(--muted);text-decoration:none;
+opacity:0}
+.heading:hover .anchor,.anchor:focus{opacity:1}
 .contents{margin:0 0 1.5em;padding:.6em 1em;border:1px solid var(--line);border-radius:6px}
 .contents-title{margin:0 0 .3em;font-weight:600}
 .contents ul{margin:0;padding-left:1.2em}

@@ -52,8 +52,9 @@ def test_headings_get_githubs_slugs_unique_in_order():
     assert heading_slugs(["a-1", "a", "a"]) == ["a-1", "a", "a-2"]
 
 
-def test_each_heading_links_to_itself():
+def test_each_heading_links_to_itself_from_beside_it():
     markup = body("# Setup `make`\n\nText.\n\n## Setup make\n")
+    assert "<h1>Setup <code>make</code></h1>" in markup  # its text stays the author's
     anchors = [attrs for tag, attrs in Elements(markup).elements if tag == "a"]
     assert [(a["id"], a["href"]) for a in anchors] == [
         ("setup-make", "#setup-make"),
@@ -64,7 +65,8 @@ def test_each_heading_links_to_itself():
 
 def test_three_headings_make_a_nested_contents_list_after_the_title():
     markup = body("# Walk-through\n\nIntro.\n\n## The bug\n\n### Its cause\n\n## The fix & <b>\n")
-    title, rest = markup.split("</h1>\n", 1)
+    assert markup.startswith('<div class="heading">\n<h1>Walk-through</h1>\n')
+    rest = markup.split('aria-label="Permalink: Walk-through">#</a></div>\n', 1)[1]
     assert rest.startswith('<nav class="contents" aria-label="Contents">')
     nav = rest.split("</nav>", 1)[0]
     assert nav.count("<ul>") == 3 and nav.count("<li>") == 4

@@ -82,6 +82,9 @@ def test_watch_pushes_each_change_once_and_rides_out_a_restart(own_server, tmp_p
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
+        # Ctrl-C's default, whatever this run inherited: a shell that starts the suite in
+        # the background has it ignored, and the watcher would not hear the SIGINT below.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
     )
     try:
         first = _line(watcher)
