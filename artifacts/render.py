@@ -28,6 +28,7 @@ again in cffi ABI mode (``dlopen`` of an already loaded library returns the same
 
 import html
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 
 import cffi
@@ -39,6 +40,16 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
+
+from .diagrams import diagram_script, diagram_script_hash
+from .markdown_math import (
+    OPEN,
+    Formula,
+    math_html,
+    math_protect,
+    placeholders_html,
+    placeholders_restore,
+)
 
 #: Documents up to this size may be rendered synchronously during a push; bigger ones are
 #: rendered in the background (the caller decides).
@@ -301,6 +312,7 @@ void cmark_node_free(cmark_node *node);
 const char *cmark_node_get_literal(cmark_node *node);
 int cmark_node_set_literal(cmark_node *node, const char *content);
 const char *cmark_node_get_url(cmark_node *node);
+int cmark_node_set_url(cmark_node *node, const char *url);
 const char *cmark_node_get_fence_info(cmark_node *node);
 cmark_node *cmark_node_first_child(cmark_node *node);
 cmark_node *cmark_node_next(cmark_node *node);
@@ -395,10 +407,17 @@ def _highlighted(code: str, lang: str) -> str | None:
     )
 
 
-def _make_safe(root) -> str:
+@dataclass(frozen=True)
+class _Found:
+    heading: str  # the first heading's text
+    diagrams: int
+
+
+def _make_safe(root, formulas: list[Formula]) -> _Found:
     """Sanitise the tree in place (see the module docstring), then add what GitHub adds:
-    alerts, heading anchors and a contents list. Returns the first heading's text."""
-    raw, links, images, code, quotes, headings = [], [], [], [], [], []
+    alerts, heading anchors, a contents list, math (`formulas`, cut out of the source by
+    artifacts.markdown_math) and diagrams."""
+    raw, links, images, code, quotes, headings, maths = [], [], [], [], [], [], []
     buckets = {
         HTML_BLOCK: raw,
         HTML_INLINE: raw,
@@ -408,6 +427,7 @@ def _make_safe(root) -> str:
         BLOCK_QUOTE: quotes,
     }
     in_heading = None  # (node, its text's parts) while inside a heading
+    in_image = None  # an image's alt text is plain text: its formulas stay TeX
     it = _lib.cmark_iter_new(root)
     next_event, get_node, get_type = (
         _lib.cmark_iter_next,
@@ -420,6 +440,8 @@ def _make_safe(root) -> str:
             if event != _EVENT_ENTER:
                 if in_heading and node == in_heading[0]:
                     in_heading = None
+                elif node == in_image:
+                    in_image = None
                 continue
             kind = get_type(node)
             if (bucket := buckets.get(kind)) is not None:
@@ -427,38 +449,78 @@ def _make_safe(root) -> str:
             if kind == HEADING:
                 in_heading = (node, [])
                 headings.append(in_heading)
-            elif in_heading and kind in (TEXT, CODE):
-                in_heading[1].append(_str(_lib.cmark_node_get_literal(node)))
+            elif kind == IMAGE and in_image is None:
+                in_image = node
+            elif kind in (TEXT, CODE) and (in_heading or (formulas and kind == TEXT)):
+                literal = _str(_lib.cmark_node_get_literal(node))
+                if formulas and OPEN in literal:
+                    maths.append((node, in_image is None and kind == TEXT))
+                if in_heading:
+                    in_heading[1].append(placeholders_restore(literal, formulas))
     finally:
         _lib.cmark_iter_free(it)
 
+    if formulas:  # math is not math in code, raw HTML or a URL: back to its source
+        _restore(raw + code, formulas)
     for node in raw:
         literal = _str(_lib.cmark_node_get_literal(node))
         if (clean := sanitise_html(literal)) != literal:
             _lib.cmark_node_set_literal(node, clean.encode())
+    for node in links + images if formulas else ():
+        url = _str(_lib.cmark_node_get_url(node))
+        if OPEN in url:
+            _lib.cmark_node_set_url(node, placeholders_restore(url, formulas).encode())
     for node in links:
         if not _link_ok(_str(_lib.cmark_node_get_url(node))):
             _unwrap(node)
     for node in images:
         if not _is_data_image(_str(_lib.cmark_node_get_url(node))):
             _unwrap(node)
-    budget = HIGHLIGHT_BUDGET
+    budget, diagrams = HIGHLIGHT_BUDGET, 0
     for node in code:
         literal = _str(_lib.cmark_node_get_literal(node))
+        lang = _str(_lib.cmark_node_get_fence_info(node)).split(maxsplit=1)
+        lang = lang[0] if lang else ""
+        if lang == "math":
+            _replace(node, _html_node(HTML_BLOCK, f"<p>{math_html(literal, display=True)}</p>"))
+            continue
+        if lang == "mermaid":
+            # Drawn in the browser by the page's one script (artifacts.diagrams); until
+            # then, and without it, the source shows as code.
+            diagrams += 1
+            figure = (
+                '<figure class="diagram"><pre class="mermaid-source"><code>'
+                f"{html.escape(literal, quote=False)}</code></pre></figure>"
+            )
+            _replace(node, _html_node(HTML_BLOCK, figure))
+            continue
         if len(literal) > budget:
             continue
-        lang = _str(_lib.cmark_node_get_fence_info(node)).split(maxsplit=1)
-        if (highlighted := _highlighted(literal, lang[0] if lang else "")) is None:
+        if (highlighted := _highlighted(literal, lang)) is None:
             continue
         budget -= len(literal)
         _replace(node, _html_node(HTML_BLOCK, highlighted))
     # What follows writes HTML of its own, after the author's was cleaned: every piece of
     # the author's text in it is escaped.
+    for node, as_math in maths:
+        literal = _str(_lib.cmark_node_get_literal(node))
+        if as_math:
+            _replace(node, _html_node(HTML_INLINE, placeholders_html(literal, formulas)))
+        else:
+            _lib.cmark_node_set_literal(node, placeholders_restore(literal, formulas).encode())
     for quote in quotes:
         _alert(quote)
     sections = [(node, "".join(parts)) for node, parts in headings]
     _anchors_and_contents(root, sections)
-    return sections[0][1] if sections else ""
+    return _Found(heading=sections[0][1] if sections else "", diagrams=diagrams)
+
+
+def _restore(nodes, formulas: list[Formula]) -> None:
+    """Formulas found where cmark saw code or raw HTML, put back as they were written."""
+    for node in nodes:
+        literal = _str(_lib.cmark_node_get_literal(node))
+        if OPEN in literal:
+            _lib.cmark_node_set_literal(node, placeholders_restore(literal, formulas).encode())
 
 
 def _html_node(kind: int, literal: str):
@@ -582,7 +644,8 @@ def _anchors_and_contents(root, sections: list[tuple]) -> None:
         _lib.cmark_node_append_child(root, contents)
 
 
-def _body(source: str) -> tuple[str, str]:
+def _body(source: str) -> tuple[str, _Found]:
+    source, formulas = math_protect(source)
     data = source.encode("utf-8", "replace")
     parser = _lib.cmark_parser_new(_OPTIONS)
     try:
@@ -591,12 +654,12 @@ def _body(source: str) -> tuple[str, str]:
         _lib.cmark_parser_feed(parser, data, len(data))
         root = _lib.cmark_parser_finish(parser)
         try:
-            heading = _make_safe(root)
+            found = _make_safe(root, formulas)
             out = _lib.cmark_render_html(
                 root, _OPTIONS, _lib.cmark_parser_get_syntax_extensions(parser)
             )
             try:
-                return _str(out), heading
+                return _str(out), found
             finally:
                 _free(out)
         finally:
@@ -663,6 +726,11 @@ opacity:0}
 @media (prefers-color-scheme:dark){.markdown-alert-note{--alert:#4493f8}
 .markdown-alert-tip{--alert:#3fb950}.markdown-alert-important{--alert:#ab7df8}
 .markdown-alert-warning{--alert:#d29922}.markdown-alert-caution{--alert:#f85149}}
+.diagram{margin:0 0 1em;overflow:auto}.diagram-drawing{text-align:center}
+.diagram-drawing svg{max-width:100%;height:auto}
+.diagram-error{margin:0 0 .5em;color:var(--error);white-space:pre-wrap;
+font:.8em/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}:root{--error:#cf222e}
+@media (prefers-color-scheme:dark){:root{--error:#f85149}}
 .footnotes{font-size:.875em;color:var(--muted);border-top:1px solid var(--line);margin-top:2em;
 padding-top:1em}
 """ + (
@@ -670,8 +738,12 @@ padding-top:1em}
     f"@media (prefers-color-scheme:dark){{{_pygments_css('github-dark')}}}"
 )
 
+# A page with diagrams starts with DIAGRAMS_PAGE and the hash of the script it carries: the
+# sandbox reads them to send the CSP that allows that script (artifacts.rendered_pages), so
+# a page rendered before an upgrade of Mermaid keeps working.
+DIAGRAMS_PAGE = '<!doctype html>\n<html data-diagrams="drawing" data-script="'
 _PAGE = """<!doctype html>
-<html>
+{html}
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -680,7 +752,7 @@ _PAGE = """<!doctype html>
 </head>
 <body>
 <main>
-{body}</main>
+{body}</main>{script}
 </body>
 </html>
 """
@@ -689,8 +761,20 @@ _PAGE = """<!doctype html>
 def markdown_render(source: str, *, title: str = "") -> str:
     """The complete, sanitised HTML page for Markdown ``source`` (CommonMark + GFM: tables,
     strikethrough, autolinks, task lists, footnotes, alerts; highlighted fenced code;
-    heading anchors, and a contents list from three headings). ``title`` defaults to the
+    heading anchors, and a contents list from three headings; Mermaid diagrams, drawn by
+    the page's one script). ``title`` defaults to the
     text of the first heading."""
-    body, heading = _body(source)
-    page_title = title or heading.strip()[:200] or "Document"
-    return _PAGE.format(title=html.escape(page_title), css=STYLESHEET, body=body)
+    body, found = _body(source)
+    page_title = title or found.heading.strip()[:200] or "Document"
+    script = f"\n<script>{diagram_script()}</script>" if found.diagrams else ""
+    return _PAGE.format(
+        html=(
+            DIAGRAMS_PAGE.partition("\n")[2] + diagram_script_hash().strip("'") + '">'
+            if found.diagrams
+            else "<html>"
+        ),
+        title=html.escape(page_title),
+        css=STYLESHEET,
+        body=body,
+        script=script,
+    )

@@ -302,7 +302,7 @@ _TAG_LOADS = {  # (tag or "*", attribute) -> what it loads
 _DATA, _ATTRS, _QUOTED, _COMMENT, _SCRIPT, _STYLE_TEXT, _RAW, _PLAINTEXT = range(8)
 
 
-def _short(url: str) -> str:
+def url_short(url: str) -> str:
     return url if len(url) <= MAX_URL else url[:MAX_URL] + "…"
 
 
@@ -319,7 +319,7 @@ def _blocked(url: str) -> str | None:
     scheme = _SCHEME.match(url)
     if scheme and scheme.group(1).lower() not in ("http", "https"):
         return None
-    return _short(url)
+    return url_short(url)
 
 
 def _srcset_urls(value: str) -> list[str]:
@@ -337,7 +337,7 @@ def _srcset_urls(value: str) -> list[str]:
     return urls
 
 
-class _Warnings:
+class Warnings:
     """First-seen order, deduplicated, capped; distinct ones past the cap only counted."""
 
     def __init__(self):
@@ -369,7 +369,7 @@ class _Warnings:
 
 class _Scanner:
     def __init__(self):
-        self.out = _Warnings()
+        self.out = Warnings()
         self.mode = _DATA
         self.tag = ""
         self.attrs: dict[bytes, bytes] = {}
@@ -516,11 +516,12 @@ class _Scanner:
             self.out.add(f"WebRTC use detected ({prefix.decode()}{found}): {WEBRTC_ADVICE}")
         elif kind == "ice":
             if buf[start - 1 : start] in (b'"', b"'", b"`"):  # a string, not `turn: 1`
-                self.out.add(f"WebRTC use detected ({_short(found)}): {WEBRTC_ADVICE}")
+                self.out.add(f"WebRTC use detected ({url_short(found)}): {WEBRTC_ADVICE}")
         elif kind == "import":
-            self.out.add(f"module import blocked: {_short(m.group(1).decode('utf-8', 'replace'))}")
+            url = url_short(m.group(1).decode("utf-8", "replace"))
+            self.out.add(f"module import blocked: {url}")
         elif callee := _CALLEE.search(buf, max(0, start - BEHIND + 16), start):
-            url = _short(m.group(2).decode("utf-8", "replace"))
+            url = url_short(m.group(2).decode("utf-8", "replace"))
             if m.group(1) and not callee.group(1):  # open("GET", url)
                 self.out.add(f"XMLHttpRequest blocked: {url}")
             elif not m.group(1) and callee.group(1):

@@ -21,6 +21,7 @@ from orgs.permissions import Can, membership_require, role_can
 
 from . import storage
 from .collections import artifact_collections_set
+from .markdown_scan import markdown_warnings
 from .models import Artifact, Blob, Format, PushReceipt, Share, Version, Visibility
 from .render import RENDER_SYNC_LIMIT
 from .rendered_pages import blob_render_now
@@ -71,7 +72,8 @@ def _store_upload(upload) -> list[str]:
     if upload.format == Format.MARKDOWN:
         if upload.size <= RENDER_SYNC_LIMIT:
             blob_render_now(upload.sha256)
-        return []
+        upload.seek(0)
+        return markdown_warnings(iter(lambda: upload.read(storage.CHUNK), b""))
     upload.seek(0)
     return warnings_scan(iter(lambda: upload.read(storage.CHUNK), b""))
 

@@ -24,6 +24,7 @@ from .collections import artifact_collections_set, user_collections
 from .links import artifact_url
 from .models import Format, Visibility
 from .readers import open_note, views_of, views_summary, views_visible_to
+from .rendered_pages import rendered_script_hash
 from .retention.policy import artifact_expires_at
 from .sandbox.grants import grant_mint, grant_url
 from .search import snippet_html
@@ -187,7 +188,7 @@ def viewer(request, artifact_id, number=None):
         "versions": artifact.versions.select_related("created_by").order_by("-number"),
         "pinned_number": number,
         "frame_src": frame_src,
-        "frame_sandbox": _frame_sandbox(artifact),
+        "frame_sandbox": _frame_sandbox(artifact, version, pending=rendering),
         "stable_url": artifact_url(artifact),
         # Only the stable URL follows new versions; a versioned URL never moves.
         "live_url": f"{reverse('live', args=[artifact.pk])}?v={version.number}"
@@ -276,15 +277,22 @@ def _frame_url(request, artifact, version, *, pending: bool | None = None) -> st
 
 
 def _frame(request, artifact, version) -> dict:
+    pending = _render_pending(artifact, version)
     return {
         "version": version,
-        "src": _frame_url(request, artifact, version),
-        "sandbox": _frame_sandbox(artifact),
+        "src": _frame_url(request, artifact, version, pending=pending),
+        "sandbox": _frame_sandbox(artifact, version, pending=pending),
     }
 
 
-def _frame_sandbox(artifact) -> str:
-    if artifact.scripts_allowed:
+def _frame_sandbox(artifact, version, *, pending: bool) -> str:
+    """The frame's sandbox: scripts for HTML where the org allows them, and for a Markdown
+    page that draws diagrams with the product's one script, whose CSP allows that script
+    alone (artifacts.sandbox.views). A page still rendering may turn out to have some."""
+    diagrams = artifact.format == Format.MARKDOWN and (
+        pending or rendered_script_hash(version.blob_id) != ""
+    )
+    if artifact.scripts_allowed or diagrams:
         return "allow-scripts allow-forms allow-downloads"
     return "allow-forms allow-downloads"
 

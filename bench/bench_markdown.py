@@ -7,7 +7,9 @@ Run from the repository root::
 
 The documents are generated deterministically (fixed seed): headings, paragraphs with links,
 emphasis and footnotes, tables, fenced code in several languages, nested and task lists,
-block quotes and some inline HTML (<details>, <kbd>, <span style>, <sup>, <br>, data: images).
+block quotes and some inline HTML (<details>, <kbd>, <span style>, <sup>, <br>, data: images),
+inline and display math in every other section and a Mermaid diagram in every fifth. Then a
+walk-through with 200 diagrams (``--diagrams``).
 """
 
 import argparse
@@ -160,8 +162,48 @@ def _lists(rnd, i):
     return "\n".join(out)
 
 
+def _formulas(i):
+    """Inline and display math, some of it repeated (as documents repeat notation), and
+    prices that must stay prose. (No draw from the document's random stream: the rest of
+    the document stays the one measured before math was added.)"""
+    return (
+        f"The cost is $O(n_{{{i % 7}}} \\log n)$ per step, or $t = {i}\\,\\text{{ms}}$ "
+        f"at worst; it costs $5 and $10 a month.\n\n"
+        f"$$\n\\sum_{{k=1}}^{{{i}}} k^2 = \\frac{{n(n+1)(2n+1)}}{{6}}, \\quad "
+        f"\\alpha_{{{i % 5}}} \\leq \\sqrt{{x^2 + y^2}}\n$$"
+    )
+
+
+def _diagram(i: int) -> str:
+    kind = i % 3
+    if kind == 0:
+        return (
+            f"```mermaid\nsequenceDiagram\n  CLI->>Server: POST /api/v1/artifacts ({i})\n"
+            "  Server-->>CLI: 201 Created\n```"
+        )
+    if kind == 1:
+        return (
+            f"```mermaid\nflowchart LR\n  A{i}[Push] --> B{i}{{Member?}}\n"
+            f"  B{i} --> C{i}[Serve]\n```"
+        )
+    return f'```mermaid\npie title Formats {i}\n  "html" : {i % 90 + 1}\n  "markdown" : 30\n```'
+
+
+def make_diagrams_document(count: int) -> str:
+    """A walk-through with ``count`` diagrams, a paragraph between each."""
+    rnd = random.Random(count)
+    parts = [f"# {count} diagrams"]
+    for i in range(count):
+        parts += [f"## Step {i}", _paragraph(rnd, i), _diagram(i)]
+    return "\n\n".join(parts)
+
+
 def _section(rnd: random.Random, i: int) -> str:
     parts = [f"## Section {i}: {' '.join(rnd.choices(WORDS, k=3))}", _paragraph(rnd, i)]
+    if i % 2 == 0:
+        parts.append(_formulas(i))
+    if i % 5 == 0:
+        parts.append(_diagram(i))
     if i % 3 == 0:
         parts.append(f"### Details {i}\n\n{_paragraph(rnd, i)}")
     parts += [_table(rnd, i), _paragraph(rnd, i), _code(rnd, i), _lists(rnd, i)]
@@ -192,8 +234,11 @@ def make_document(size: int, seed: int = 1) -> str:
 
 
 def _median_time(fn, arg, runs: int) -> float:
+    from artifacts.markdown_math import math_html
+
     times = []
     for _ in range(runs):
+        math_html.cache_clear()  # each run converts its formulas, as a fresh worker would
         t = time.perf_counter()
         fn(arg)
         times.append(time.perf_counter() - t)
@@ -266,9 +311,18 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 16], help="in MiB")
     parser.add_argument("--no-alternatives", action="store_true")
+    parser.add_argument("--diagrams", type=int, default=200, help="diagrams in the walk-through")
     args = parser.parse_args()
 
     from artifacts.render import markdown_render
+
+    if args.diagrams:
+        doc = make_diagrams_document(args.diagrams)
+        print(
+            f"\n{len(doc.encode()) / MIB:.2f} MiB walk-through with {args.diagrams} diagrams; "
+            f"median of {args.runs} runs"
+        )
+        print(f"  {'markdown_render':48} {_median_time(markdown_render, doc, args.runs):7.3f} s")
 
     for mib in args.sizes:
         doc = make_document(mib * MIB)

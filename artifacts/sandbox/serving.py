@@ -41,11 +41,17 @@ def _app_origin() -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def sandbox_csp(*, scripts: bool) -> str:
-    """The artifact's CSP: its own inline code and data:/blob: media, nothing else."""
-    script_src = "'unsafe-inline' 'unsafe-eval' 'wasm-unsafe-eval'" if scripts else "'none'"
+def sandbox_csp(*, scripts: bool, script_hash: str = "") -> str:
+    """The artifact's CSP: its own inline code and data:/blob: media, nothing else. With
+    script_hash (a Markdown page with diagrams), the one script of that hash instead."""
+    if scripts:
+        script_src = "'unsafe-inline' 'unsafe-eval' 'wasm-unsafe-eval'"
+    else:
+        script_src = script_hash or "'none'"
     sandbox = (
-        "allow-scripts allow-forms allow-downloads" if scripts else "allow-forms allow-downloads"
+        "allow-scripts allow-forms allow-downloads"
+        if scripts or script_hash
+        else "allow-forms allow-downloads"
     )
     return "; ".join(
         [
@@ -70,13 +76,15 @@ def sandbox_csp(*, scripts: bool) -> str:
     )
 
 
-def sandbox_headers_apply(response: HttpResponse, *, scripts: bool) -> HttpResponse:
+def sandbox_headers_apply(
+    response: HttpResponse, *, scripts: bool, script_hash: str = ""
+) -> HttpResponse:
     """SECURITY: forced on every sandbox response, errors included, by the middleware."""
     response.cookies.clear()
     for name in ("X-Frame-Options", "Set-Cookie", "Vary", "Content-Security-Policy-Report-Only"):
         if name in response:
             del response[name]
-    response["Content-Security-Policy"] = sandbox_csp(scripts=scripts)
+    response["Content-Security-Policy"] = sandbox_csp(scripts=scripts, script_hash=script_hash)
     response["X-Content-Type-Options"] = "nosniff"
     response["Referrer-Policy"] = "no-referrer"
     response["Permissions-Policy"] = PERMISSIONS_POLICY

@@ -41,4 +41,8 @@ class SandboxStack:
         request.META.pop("HTTP_COOKIE", None)
         request.COOKIES = {}
         response = self.respond(request)
-        return sandbox_headers_apply(response, scripts=getattr(response, "sandbox_scripts", False))
+        return sandbox_headers_apply(
+            response,
+            scripts=getattr(response, "sandbox_scripts", False),
+            script_hash=getattr(response, "sandbox_script_hash", ""),
+        )

@@ -7,6 +7,7 @@ from orgs.errors import ServiceError
 
 from .. import storage
 from ..models import Format
+from ..rendered_pages import rendered_script_hash
 from ..streaming import bytes_response, etag_for
 from .compress import served_name, variant_pick
 from .grants import grant_redeem
@@ -47,8 +48,11 @@ def content(request, grant):
     if encoding:
         response["Content-Encoding"] = encoding
     # Set on 304s too: a revalidation updates the cached headers, CSP included. Markdown
-    # never runs script (SPEC §2.7).
+    # never runs the author's script (SPEC §2.7); a page with diagrams runs the product's
+    # one, allowed by its hash (artifacts.diagrams).
     response.sandbox_scripts = access.scripts_allowed and not markdown
+    if markdown:
+        response.sandbox_script_hash = rendered_script_hash(sha256)
     return response
 
 
