@@ -19,8 +19,10 @@ LINE_CAP = 64 * 1024  # what is read of one line (a longer one is data, in pract
 
 # A fence may follow block quote markers, indentation and a list marker.
 _FENCE = re.compile(r"[ \t>]*(?:(?:[-+*]|\d{1,9}[.)])[ \t]+)?(`{3,}|~{3,})[ \t]*([^\s`]*)")
-_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?([^\s)>]+)")
-_IMG_TAG = re.compile(r"""<img\b[^>]*?\bsrc\s*=\s*["']?([^"'\s>]+)""", re.IGNORECASE)
+# Each stops at the next opener ("[" or "<"), so a line of a million openers is still one
+# pass: scanning to the line's end from each of them would be quadratic.
+_IMAGE = re.compile(r"!\[[^\][]*\]\(\s*<?([^\s)>]+)")
+_IMG_TAG = re.compile(r"""<img\b[^<>]*?\bsrc\s*=\s*["']?([^"'\s<>]+)""", re.IGNORECASE)
 
 
 def _lines(chunks: Iterable[bytes]) -> Iterator[str]:

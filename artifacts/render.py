@@ -44,12 +44,19 @@ from pygments.util import ClassNotFound
 from .diagrams import diagram_script, diagram_script_hash
 from .markdown_math import (
     OPEN,
+    PLACEHOLDER,
     Formula,
     math_html,
     math_protect,
     placeholders_html,
     placeholders_restore,
 )
+
+#: Characters of distinct TeX converted to MathML per document, first come first served:
+#: latex2mathml takes 15-40 µs per character (a long display formula ~1.2 ms), so a
+#: document dense with distinct formulas would break the 1 s budget of a synchronous
+#: render; 16 Ki costs at most ~0.5 s. Formulas past it stay as written ($…$ in the text).
+MATH_BUDGET = 16 * 1024
 
 #: Documents up to this size may be rendered synchronously during a push; bigger ones are
 #: rendered in the background (the caller decides).
@@ -313,6 +320,8 @@ const char *cmark_node_get_literal(cmark_node *node);
 int cmark_node_set_literal(cmark_node *node, const char *content);
 const char *cmark_node_get_url(cmark_node *node);
 int cmark_node_set_url(cmark_node *node, const char *url);
+const char *cmark_node_get_title(cmark_node *node);
+int cmark_node_set_title(cmark_node *node, const char *title);
 const char *cmark_node_get_fence_info(cmark_node *node);
 cmark_node *cmark_node_first_child(cmark_node *node);
 cmark_node *cmark_node_next(cmark_node *node);
@@ -467,9 +476,11 @@ def _make_safe(root, formulas: list[Formula]) -> _Found:
         if (clean := sanitise_html(literal)) != literal:
             _lib.cmark_node_set_literal(node, clean.encode())
     for node in links + images if formulas else ():
-        url = _str(_lib.cmark_node_get_url(node))
+        url, title = _str(_lib.cmark_node_get_url(node)), _str(_lib.cmark_node_get_title(node))
         if OPEN in url:
             _lib.cmark_node_set_url(node, placeholders_restore(url, formulas).encode())
+        if OPEN in title:
+            _lib.cmark_node_set_title(node, placeholders_restore(title, formulas).encode())
     for node in links:
         if not _link_ok(_str(_lib.cmark_node_get_url(node))):
             _unwrap(node)
@@ -644,8 +655,27 @@ def _anchors_and_contents(root, sections: list[tuple]) -> None:
         _lib.cmark_node_append_child(root, contents)
 
 
+def _within_math_budget(source: str, formulas: list[Formula]) -> str:
+    """The source with the formulas past MATH_BUDGET put back as written (repeats of a
+    formula already converted cost nothing: math_html caches them)."""
+    spent, seen, past = 0, set(), None
+    for index, formula in enumerate(formulas):
+        if (formula.tex, formula.display) not in seen:
+            seen.add((formula.tex, formula.display))
+            spent += len(formula.tex)
+            if spent > MATH_BUDGET:
+                past = index
+                break
+    if past is None:
+        return source
+    return PLACEHOLDER.sub(
+        lambda m: formulas[i].source if (i := int(m[1])) >= past else m[0], source
+    )
+
+
 def _body(source: str) -> tuple[str, _Found]:
     source, formulas = math_protect(source)
+    source = _within_math_budget(source, formulas)
     data = source.encode("utf-8", "replace")
     parser = _lib.cmark_parser_new(_OPTIONS)
     try:

@@ -234,11 +234,11 @@ def make_document(size: int, seed: int = 1) -> str:
 
 
 def _median_time(fn, arg, runs: int) -> float:
-    from artifacts.markdown_math import math_html
+    from artifacts.markdown_math import _math_html_cached
 
     times = []
     for _ in range(runs):
-        math_html.cache_clear()  # each run converts its formulas, as a fresh worker would
+        _math_html_cached.cache_clear()  # each run converts its formulas, as a new worker would
         t = time.perf_counter()
         fn(arg)
         times.append(time.perf_counter() - t)

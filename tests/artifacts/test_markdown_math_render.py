@@ -114,3 +114,17 @@ def test_nothing_in_a_formula_can_script_the_page():
 def test_an_author_typing_the_placeholder_characters_gets_text():
     markup = body("odd \ue0007\ue001 text and $x$\n")
     assert len(_maths(markup)) == 1 and "7" in markup
+
+
+def test_formulas_past_the_budget_stay_as_written(monkeypatch):
+    from artifacts import render
+
+    monkeypatch.setattr(render, "MATH_BUDGET", 20)
+    markup = body("$a_1$ $a_1$ $b_{22}$ $c_{333}$ $d_{4444}$ $e$\n")  # 3 + 6 + 7 = 16, then 20+
+    assert len(_maths(markup)) == 4  # a_1 twice (a repeat costs nothing), b, c
+    assert "$d_{4444}$ $e$" in markup
+
+
+def test_link_titles_keep_their_dollars_as_written():
+    markup = body('[a](https://e.com "costs $x$") and [b]\n\n[b]: https://e.com "$y$"\n')
+    assert 'title="costs $x$"' in markup and 'title="$y$"' in markup and "\ue000" not in markup
